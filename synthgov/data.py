@@ -1,0 +1,112 @@
+"""Reading sources: the bundled UCI Adult files, or a user's CSV or Parquet file.
+
+Every reader returns a DataFrame whose categorical columns are strings (missing as NaN) and whose
+numeric columns are floats, in the column order of the declared schema. A file that cannot be
+read, or lacks a declared column, raises SourceError naming the file, the column and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthgov.errors import SourceError
+from synthgov.params import ColumnSchema
+
+REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "raw"
+ADULT_COLUMNS = [
+    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
+    "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",
+    "native_country", "income",
+]
+
+
+def adult_paths(data_dir: Path = REPO_DATA) -> tuple[Path, Path]:
+    """The bundled UCI Adult train and test files (CC BY 4.0, see data/README.md)."""
+    train, test = data_dir / "adult.data.gz", data_dir / "adult.test.gz"
+    for path in (train, test):
+        if not path.is_file():
+            raise SourceError(f"{path}: the bundled Adult file is missing; restore data/raw from git")
+    return train, test
+
+
+def read_adult(path: Path) -> pd.DataFrame:
+    """Read a UCI Adult file (train or test format: the test file has a header line and '.')."""
+    df = pd.read_csv(
+        path, header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?",
+        comment="|", dtype=str,
+    )
+    df["income"] = df["income"].str.rstrip(".")
+    return df
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet source file, every column as read (conformed later)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: source file not found; pass an existing CSV or Parquet file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith(".parquet") or suffix.endswith(".pq"):
+            return pd.read_parquet(path)
+        if ".csv" in suffix or ".gz" in suffix:
+            return pd.read_csv(path, dtype=str, skipinitialspace=True, na_values=["", "?", "NA"])
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SourceError(f"{path}: cannot be read as {suffix or 'a table'} ({type(exc).__name__}); "
+                          "check that the file is a valid CSV or Parquet file") from None
+    raise SourceError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet")
+
+
+def read_source(path: str | Path, fmt: str) -> pd.DataFrame:
+    """Read a source in the declared format ('uci-adult' or 'auto' by extension)."""
+    if fmt == "uci-adult":
+        if not Path(path).is_file():
+            raise SourceError(f"{path}: source file not found; set data.source in params/data.yaml")
+        return read_adult(Path(path))
+    return read_table(path)
+
+
+def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
+            ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Select and type the declared columns, in schema order.
+
+    Returns the typed frame and, per numeric column, how many values were not numbers (they become
+    missing, and the audit's data contract fails on them). A missing declared column raises
+    SourceError naming the file, the columns and the fix.
+    """
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise SourceError(f"{origin}: missing declared column(s) {missing}; add them to the file, "
+                          "or remove them from params/schema.yaml")
+    out, type_errors = {}, {}
+    for col, spec in schema.items():
+        series = df[col]
+        if spec.type == "numeric":
+            values = pd.to_numeric(series, errors="coerce")
+            bad = int((values.isna() & series.notna()).sum())
+            if bad:
+                type_errors[col] = bad
+            out[col] = values.astype(float)
+        else:
+            text = series.astype("string").str.strip()
+            out[col] = text.astype(object).where(series.notna(), np.nan)
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True), type_errors
+
+
+def content_hash(df: pd.DataFrame) -> str:
+    """A SHA-256 of the whole table (every row, column names and order), independent of file format.
+
+    >>> a = pd.DataFrame({"x": [1.0, 2.0], "y": ["a", None]})
+    >>> content_hash(a) == content_hash(a.copy())
+    True
+    >>> content_hash(a) == content_hash(a.iloc[::-1])
+    False
+    """
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, df.columns)).encode())
+    row_hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    digest.update(row_hashes.tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,281 @@
+"""Typed, frozen params: one YAML file per concern under params/, validated once at load.
+
+Each file maps to one section model. A typo or an out-of-range value fails at load time with the
+file's path and the key's dotted name. Cross-file rules (the target must be a declared column)
+are checked once all files are read. CLI flags override a few common keys, and the result is
+validated again, so an override cannot slip past the rules.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synthgov.errors import ParamsError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnSchema(_Frozen):
+    """The declared, public schema of one column: the only statistics the DP path may read."""
+
+    type: Literal["numeric", "categorical"]
+    categories: list[str] | None = None
+    lower: float | None = None
+    upper: float | None = None
+    bins: int | list[float] = 16
+    scale: Literal["linear", "log"] = "linear"
+    integer: bool = False
+    nullable: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "ColumnSchema":
+        if self.type == "categorical":
+            if not self.categories:
+                raise ValueError("a categorical column needs a non-empty 'categories' list")
+            if len(set(self.categories)) != len(self.categories):
+                raise ValueError("'categories' has duplicates")
+        else:
+            if self.lower is None or self.upper is None or not self.lower < self.upper:
+                raise ValueError("a numeric column needs 'lower' < 'upper' (public bounds)")
+            if isinstance(self.bins, int) and self.bins < 2:
+                raise ValueError("'bins' must be at least 2")
+            if isinstance(self.bins, list):
+                edges = self.bins
+                if len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])):
+                    raise ValueError("'bins' as edges must be at least 3 strictly increasing values")
+                if edges[0] > self.lower or edges[-1] < self.upper:
+                    raise ValueError("'bins' edges must cover [lower, upper]")
+            if self.scale == "log" and self.lower < 0:
+                raise ValueError("scale 'log' needs lower >= 0")
+        return self
+
+
+class DataParams(_Frozen):
+    """Roles of the columns and where the data comes from (params/data.yaml)."""
+
+    source: str = "data/raw/adult.data.gz"
+    holdout: str | None = "data/raw/adult.test.gz"
+    format: Literal["uci-adult", "auto"] = "uci-adult"
+    holdout_fraction: float = Field(0.33, gt=0.0, lt=0.9)
+    split_seed: int = 0
+    target: str = "income"
+    positive_label: str = ">50K"
+    protected: list[str] = Field(default_factory=lambda: ["sex", "race", "age"])
+    protected_bins: dict[str, list[float]] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    min_group_size: int = Field(20, ge=1)
+
+
+class PrivacyParams(_Frozen):
+    """The privacy budget of one run (params/privacy.yaml). epsilon: .inf means no DP at all."""
+
+    epsilon: float = Field(1.0, gt=0.0)
+    delta: float | None = Field(None, gt=0.0, lt=1.0)
+    accountant: Literal["prv", "rdp"] = "prv"
+    max_grad_norm: float = Field(1.0, gt=0.0)
+
+
+class TrainParams(_Frozen):
+    """Which synthesizer, and how it trains (params/train.yaml)."""
+
+    synthesizer: str = "dp-autoregressive"
+    epochs: float = Field(8.0, gt=0.0)
+    sample_rate: float = Field(0.1, gt=0.0, le=1.0)
+    learning_rate: float = Field(0.05, gt=0.0)
+    hidden: int = Field(0, ge=0)
+    seed: int = 0
+    max_rows: int | None = Field(None, ge=10)
+
+
+class GenerateParams(_Frozen):
+    """How many rows to sample, and the seed (params/generate.yaml). rows: null = source size."""
+
+    rows: int | None = Field(None, ge=1)
+    seed: int = 0
+
+
+class ValidateParams(_Frozen):
+    """Utility and fidelity evaluation (params/validate.yaml)."""
+
+    max_iter: int = Field(200, ge=10)
+    seed: int = 0
+
+
+class AttackParams(_Frozen):
+    """Record-level privacy attacks (params/attack.yaml)."""
+
+    subsample: int = Field(5000, ge=10)
+    seed: int = 0
+
+
+class GateSpec(_Frozen):
+    threshold: float
+    severity: Literal["block", "warn"] = "block"
+
+
+GATE_NAMES = {
+    "audit_contract": "maximize",
+    "audit_disparate_impact": "maximize",
+    "audit_min_group_size": "maximize",
+    "privacy_epsilon": "minimize",
+    "fidelity_column": "maximize",
+    "tstr_ratio": "maximize",
+    "exact_match_excess": "minimize",
+    "dcr_share": "minimize",
+}
+
+
+class GatesParams(_Frozen):
+    """Thresholds and severities of every gate (params/gates.yaml)."""
+
+    gates: dict[str, GateSpec]
+
+    @field_validator("gates")
+    @classmethod
+    def _known(cls, gates: dict[str, GateSpec]) -> dict[str, GateSpec]:
+        unknown = sorted(set(gates) - set(GATE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown gate(s) {unknown}; known gates: {sorted(GATE_NAMES)}")
+        missing = sorted(set(GATE_NAMES) - set(gates))
+        if missing:
+            raise ValueError(f"missing gate(s) {missing}: every gate needs a threshold")
+        return gates
+
+    def spec(self, name: str) -> GateSpec:
+        return self.gates[name]
+
+
+SECTIONS: dict[str, type[_Frozen]] = {
+    "data": DataParams,
+    "privacy": PrivacyParams,
+    "train": TrainParams,
+    "generate": GenerateParams,
+    "validate": ValidateParams,
+    "attack": AttackParams,
+    "gates": GatesParams,
+}
+
+
+class Params(_Frozen):
+    """All params of a run. `schema_` holds the declared public schema (params/schema.yaml)."""
+
+    data: DataParams = DataParams()
+    schema_: dict[str, ColumnSchema] = Field(alias="schema")
+    privacy: PrivacyParams = PrivacyParams()
+    train: TrainParams = TrainParams()
+    generate: GenerateParams = GenerateParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    attack: AttackParams = AttackParams()
+    gates: GatesParams
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Params":
+        cols = set(self.schema_)
+        if self.data.target not in cols:
+            raise ValueError(f"data.target '{self.data.target}' is not a column in schema.yaml")
+        tgt = self.schema_[self.data.target]
+        if tgt.type != "categorical" or self.data.positive_label not in (tgt.categories or []):
+            raise ValueError(
+                f"data.positive_label '{self.data.positive_label}' must be one of the declared "
+                f"categories of target '{self.data.target}'"
+            )
+        for col in [*self.data.protected, *self.data.exclude]:
+            if col not in cols:
+                raise ValueError(f"column '{col}' in data.yaml is not declared in schema.yaml")
+        for col in self.data.protected:
+            if self.schema_[col].type == "numeric" and col not in self.data.protected_bins:
+                raise ValueError(
+                    f"protected numeric column '{col}' needs bins in data.protected_bins"
+                )
+        if self.data.target in self.data.exclude:
+            raise ValueError("data.exclude must not contain the target")
+        if math.isinf(self.privacy.epsilon) and self.privacy.delta not in (None,):
+            raise ValueError("privacy.delta must be null when privacy.epsilon is .inf (no DP)")
+        return self
+
+    @property
+    def dp(self) -> bool:
+        """Whether this run trains with differential privacy."""
+        return not math.isinf(self.privacy.epsilon)
+
+    def delta_for(self, n_rows: int) -> float:
+        """The δ of this run: the declared one, or min(1e-5, 1/n) by default.
+
+        >>> p = load_params(Path(__file__).parent.parent / "params")
+        >>> p.delta_for(32561)
+        1e-05
+        """
+        return self.privacy.delta if self.privacy.delta is not None else min(1e-5, 1.0 / n_rows)
+
+    def dump(self) -> dict[str, Any]:
+        """A plain dict of every param, for logging."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+FILES = ["data", "schema", "privacy", "train", "generate", "validate", "attack", "gates"]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file is missing; copy it from the repository's params/")
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"{path}: the top level must be a mapping of keys to values")
+    return loaded
+
+
+def _format_errors(where: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{where}: key '{key}': {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_params(params_dir: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+    """Load and validate params/*.yaml, then apply dotted-key overrides such as privacy.epsilon.
+
+    Raises:
+        ParamsError: naming the file and the key, for any missing, malformed or invalid value.
+    """
+    params_dir = Path(params_dir)
+    raw: dict[str, Any] = {}
+    errors = []
+    for name in FILES:
+        path = params_dir / f"{name}.yaml"
+        content = _read_yaml(path)
+        if name == "gates":
+            content = {"gates": content}
+        if name in SECTIONS:
+            try:
+                SECTIONS[name].model_validate(content)
+            except ValidationError as exc:
+                errors.append(_format_errors(str(path), exc))
+        else:
+            for col, spec in content.items():
+                try:
+                    ColumnSchema.model_validate(spec)
+                except ValidationError as exc:
+                    errors.append(_format_errors(f"{path}: column '{col}'", exc))
+        raw[name] = content
+    if errors:
+        raise ParamsError("\n".join(errors))
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        raw[section] = {**raw[section], key: value}
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(f"{params_dir} (after overrides)", exc)) from None

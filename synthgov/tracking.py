@@ -1,0 +1,163 @@
+"""MLflow tracking: one parent run per pipeline run, one nested run per stage.
+
+Runs are addressed by id through MlflowClient, never through the fluent API's global active run,
+so Prefect's task threads cannot cross-log. Only aggregates are logged: metrics, params, tags,
+JSON reports without rows, and the source dataset by its digest (mlflow.log_input, no rows).
+The default store is SQLite in the workspace (sqlite:///mlflow.db) with local artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+from synthgov.checks import CheckResult
+
+EXPERIMENT = "synthgov"
+REGISTERED_NAME = "synthgov-release"
+
+
+class Tracking(BaseModel):
+    """Where a pipeline run logs: the store, the experiment and the parent run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    experiment_id: str
+    parent_run_id: str
+    run_id: str
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri)
+
+
+def default_uri(workspace: Path) -> str:
+    return f"sqlite:///{(Path(workspace) / 'mlflow.db').resolve()}"
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = json.dumps(value) if isinstance(value, list) else str(value)
+
+
+def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any],
+                   tags: dict[str, str]) -> Tracking:
+    """Create the parent run, logging every param (schema excluded: it is logged as a file)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        artifacts = (Path(workspace) / "mlartifacts").resolve().as_uri()
+        exp_id = client.create_experiment(EXPERIMENT, artifact_location=artifacts)
+    else:
+        exp_id = exp.experiment_id
+    run = client.create_run(exp_id, run_name=f"pipeline-{run_id}",
+                            tags={**tags, "synthgov.run_id": run_id})
+    flat: dict[str, str] = {}
+    _flatten("", {k: v for k, v in params.items() if k != "schema"}, flat)
+    from mlflow.entities import Param
+
+    items = [Param(k, v[:6000]) for k, v in flat.items()]
+    for i in range(0, len(items), 100):
+        client.log_batch(run.info.run_id, params=items[i:i + 100])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "params.json"
+        path.write_text(json.dumps(params, indent=2, default=str))
+        client.log_artifact(run.info.run_id, str(path))
+    return Tracking(uri=uri, experiment_id=exp_id, parent_run_id=run.info.run_id, run_id=run_id)
+
+
+@contextmanager
+def stage_run(tracking: Tracking | None, stage: str) -> Iterator[str | None]:
+    """A nested MLflow run for one stage, FINISHED on success and FAILED on error."""
+    if tracking is None:
+        yield None
+        return
+    client = tracking.client()
+    run = client.create_run(tracking.experiment_id, run_name=stage,
+                            tags={"mlflow.parentRunId": tracking.parent_run_id,
+                                  "synthgov.stage": stage, "synthgov.run_id": tracking.run_id})
+    try:
+        yield run.info.run_id
+    except BaseException:
+        client.set_terminated(run.info.run_id, status="FAILED")
+        raise
+    client.set_terminated(run.info.run_id, status="FINISHED")
+
+
+def log_metrics(tracking: Tracking, run_id: str, metrics: dict[str, float]) -> None:
+    """Log finite numeric metrics (infinite epsilon is logged as a tag instead)."""
+    from mlflow.entities import Metric
+
+    client = tracking.client()
+    items = [Metric(k, float(v), 0, 0) for k, v in metrics.items()
+             if v is not None and not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))]
+    client.log_batch(run_id, metrics=items)
+    special = {k: str(v) for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)}
+    for k, v in special.items():
+        client.set_tag(run_id, f"metric.{k}", v)
+
+
+def log_checks(tracking: Tracking, run_ids: list[str], checks: list[CheckResult]) -> None:
+    """Each check as metrics gate.<name>.score/threshold/passed, on every run in `run_ids`."""
+    metrics: dict[str, float] = {}
+    for c in checks:
+        metrics[f"gate.{c.name}.score"] = c.score
+        metrics[f"gate.{c.name}.threshold"] = c.threshold
+        metrics[f"gate.{c.name}.passed"] = float(c.passed)
+    for rid in run_ids:
+        log_metrics(tracking, rid, metrics)
+
+
+def log_json(tracking: Tracking, run_id: str, name: str, payload: Any) -> None:
+    client = tracking.client()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+        client.log_artifact(run_id, str(path))
+
+
+def log_source_dataset(tracking: Tracking, run_ids: list[str], digest: str, source: str,
+                       columns: list[str], rows: int) -> None:
+    """mlflow.log_input for the source: its content digest, schema and row count, no rows."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    dataset = Dataset(name="source", digest=digest[:36], source_type="local", source=json.dumps(
+        {"uri": source}), schema=json.dumps({"columns": columns}), profile=json.dumps({"num_rows": rows}))
+    for rid in run_ids:
+        tracking.client().log_inputs(rid, datasets=[DatasetInput(
+            dataset, tags=[InputTag("mlflow.data.context", "source")])])
+
+
+def finish_pipeline(tracking: Tracking, status: str) -> None:
+    tracking.client().set_terminated(tracking.parent_run_id, status=status)
+
+
+def register_release(tracking: Tracking, release_id: str, artifact_path: str) -> str:
+    """Register the release as a new version of the 'synthgov-release' model; alias 'current' moves to it."""
+    from mlflow.exceptions import MlflowException
+
+    client = tracking.client()
+    try:
+        client.get_registered_model(REGISTERED_NAME)
+    except MlflowException:
+        client.create_registered_model(
+            REGISTERED_NAME, description="Promoted synthgov releases; alias 'current' is live.")
+    run = client.get_run(tracking.parent_run_id)
+    version = client.create_model_version(
+        REGISTERED_NAME, source=f"{run.info.artifact_uri}/{artifact_path}",
+        run_id=tracking.parent_run_id, tags={"release_id": release_id})
+    client.set_registered_model_alias(REGISTERED_NAME, "current", version.version)
+    return version.version

@@ -1,0 +1,265 @@
+"""Thin Prefect tasks over the pure stage functions: load inputs, call, save outputs, log.
+
+The same functions (their `.fn`) are what `synthgov stage NAME` runs for dvc.yaml, so `dvc repro`
+and the Prefect flow execute identical code. Every output file is written atomically into
+artifacts/<stage>/ of the workspace; MLflow logging happens only when a Tracking is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from synthgov.checks import CheckResult
+from synthgov import tracking as trk
+from synthgov.errors import AuditFailedError, GateFailedError
+from synthgov.params import Params
+from synthgov.promote import ReleaseStore, write_json_atomic
+
+log = logging.getLogger("synthgov")
+STAGES = ["ingest", "audit", "train", "generate", "validate", "attack", "gate", "promote"]
+
+
+class Workspace:
+    """Paths of one workspace: artifacts/<stage>/ for the candidate, releases/ and quarantine/."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    def stage_dir(self, stage: str) -> Path:
+        d = self.root / "artifacts" / stage
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def read_json(self, stage: str, name: str) -> dict[str, Any]:
+        return json.loads((self.stage_dir(stage) / name).read_text())
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _checks(payload: dict[str, Any]) -> list[CheckResult]:
+    return [CheckResult.model_validate(c) for c in payload.get("checks", [])]
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Snapshot the source and the holdout into artifacts/ingest/, content-hashed."""
+    from synthgov.data import read_source
+    from synthgov.ingest import ingest
+
+    ws, d = Workspace(workspace), params.data
+    source = read_source(ws.path(d.source), d.format)
+    holdout = read_source(ws.path(d.holdout), d.format) if d.holdout else None
+    train, held, manifest = ingest(source, holdout, params, source_name=str(ws.path(d.source)),
+                                   holdout_name=str(ws.path(d.holdout)) if d.holdout else "holdout")
+    out = ws.stage_dir("ingest")
+    _write_parquet(train, out / "train.parquet")
+    _write_parquet(held, out / "holdout.parquet")
+    manifest["source"] = d.source
+    write_json_atomic(out / "snapshot.json", manifest)
+    with trk.stage_run(tracking, "ingest") as run_id:
+        if run_id:
+            trk.log_metrics(tracking, run_id, {"train_rows": manifest["train_rows"],
+                                               "holdout_rows": manifest["holdout_rows"]})
+            trk.log_source_dataset(tracking, [run_id, tracking.parent_run_id], manifest["source_hash"],
+                                   d.source, manifest["columns"], manifest["train_rows"])
+            trk.log_json(tracking, run_id, "snapshot.json", manifest)
+    log.info("ingest: %d training rows, %d holdout rows, source %s", manifest["train_rows"],
+             manifest["holdout_rows"], manifest["source_hash"][:12])
+    return manifest
+
+
+@task(name="audit", cache_policy=NO_CACHE)
+def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Contract and bias audit of the training snapshot; blocking findings stop the run here."""
+    from synthgov.audit import audit
+
+    ws = Workspace(workspace)
+    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
+    type_errors = ws.read_json("ingest", "snapshot.json")["type_errors"]["train"]
+    report, checks = audit(train, params, type_errors)
+    report["checks"] = [c.model_dump(mode="json") for c in checks]
+    write_json_atomic(ws.stage_dir("audit") / "audit.json", report)
+    with trk.stage_run(tracking, "audit") as run_id:
+        if run_id:
+            trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
+            trk.log_json(tracking, run_id, "audit.json", report)
+    for c in checks:
+        log.info("audit: %s", c.describe())
+    failed = [c for c in checks if c.blocking_failure]
+    if failed:
+        raise AuditFailedError(failed, checks)
+    return report
+
+
+@task(name="train", cache_policy=NO_CACHE)
+def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Fit the chosen synthesizer (DP-SGD for DP ones) and save it with its privacy report."""
+    from synthgov.gate import privacy_check
+    from synthgov.synthesizers import get_synthesizer
+
+    ws = Workspace(workspace)
+    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
+    if params.train.max_rows and len(train) > params.train.max_rows:
+        train = train.sample(n=params.train.max_rows, random_state=params.train.seed)
+    synth = get_synthesizer(params.train.synthesizer)()
+    with trk.stage_run(tracking, "train") as run_id:
+        report = synth.fit(train, params)
+        check = privacy_check(report, params)
+        report["checks"] = [check.model_dump(mode="json")]
+        out = ws.stage_dir("train")
+        synth.save(out / "model")
+        write_json_atomic(out / "training.json", report)
+        if run_id:
+            metrics = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+            trk.log_metrics(tracking, run_id, metrics)
+            trk.log_metrics(tracking, tracking.parent_run_id,
+                            {"epsilon": report["epsilon"], "delta": report["delta"]})
+            trk.log_checks(tracking, [run_id, tracking.parent_run_id], [check])
+    log.info("train: %s, epsilon %.4g at delta %.3g, %.1f s", synth.name, report["epsilon"],
+             report["delta"], report["train_seconds"])
+    return report
+
+
+@task(name="generate", cache_policy=NO_CACHE)
+def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Sample the synthetic table from the saved model, deterministically for the seed."""
+    import time
+
+    from synthgov.synthesizers import load_synthesizer
+
+    ws = Workspace(workspace)
+    synth = load_synthesizer(ws.stage_dir("train") / "model")
+    rows = params.generate.rows or ws.read_json("ingest", "snapshot.json")["train_rows"]
+    started = time.perf_counter()
+    synthetic = synth.sample(rows, params.generate.seed)
+    seconds = time.perf_counter() - started
+    out = ws.stage_dir("generate")
+    _write_parquet(synthetic, out / "synthetic.parquet")
+    report = {"rows": rows, "seed": params.generate.seed, "seconds": seconds,
+              "rows_per_second": rows / seconds if seconds else None}
+    write_json_atomic(out / "generate.json", report)
+    with trk.stage_run(tracking, "generate") as run_id:
+        if run_id:
+            trk.log_metrics(tracking, run_id, report)
+    log.info("generate: %d rows at %.0f rows/s", rows, report["rows_per_second"] or 0)
+    return report
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """TSTR against TRTR on the real holdout, and per-column fidelity."""
+    from synthgov.validate import validate
+
+    ws = Workspace(workspace)
+    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
+    holdout = pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet")
+    synthetic = pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet")
+    report, checks = validate(train, holdout, synthetic, params)
+    report["checks"] = [c.model_dump(mode="json") for c in checks]
+    write_json_atomic(ws.stage_dir("validate") / "validation.json", report)
+    with trk.stage_run(tracking, "validate") as run_id:
+        if run_id:
+            trk.log_metrics(tracking, run_id, {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"]})
+            trk.log_metrics(tracking, tracking.parent_run_id,
+                            {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"]})
+            trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
+            trk.log_json(tracking, run_id, "validation.json", report)
+    log.info("validate: TSTR %.4f, TRTR %.4f", report["tstr_auc"], report["trtr_auc"])
+    return report
+
+
+@task(name="attack", cache_policy=NO_CACHE)
+def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Exact-match and DCR attacks of the synthetic rows against the training rows."""
+    from synthgov.attack import attack
+
+    ws = Workspace(workspace)
+    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
+    holdout = pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet")
+    synthetic = pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet")
+    report, checks = attack(synthetic, train, holdout, params)
+    report["checks"] = [c.model_dump(mode="json") for c in checks]
+    write_json_atomic(ws.stage_dir("attack") / "attack.json", report)
+    with trk.stage_run(tracking, "attack") as run_id:
+        if run_id:
+            trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
+            trk.log_json(tracking, run_id, "attack.json", report)
+    log.info("attack: exact-match share %.4f (natural %.4f), DCR share %.3f",
+             report["exact_match_share"], report["natural_exact_match_share"], report["dcr_share"])
+    return report
+
+
+@task(name="gate", cache_policy=NO_CACHE)
+def gate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """One verdict per gate, from every stage's check results."""
+    from synthgov.gate import gate
+
+    ws = Workspace(workspace)
+    results: list[CheckResult] = []
+    for stage, name in [("audit", "audit.json"), ("train", "training.json"),
+                        ("validate", "validation.json"), ("attack", "attack.json")]:
+        results += _checks(ws.read_json(stage, name))
+    verdict = gate(results)
+    write_json_atomic(ws.stage_dir("gate") / "gates.json", verdict)
+    with trk.stage_run(tracking, "gate") as run_id:
+        if run_id:
+            trk.log_metrics(tracking, run_id, {"promotable": float(verdict["promotable"])})
+            trk.log_json(tracking, run_id, "gates.json", verdict)
+    for r in results:
+        log.info("gate: %s", CheckResult.model_validate(r).describe())
+    return verdict
+
+
+CANDIDATE_FILES = [("generate", "synthetic.parquet"), ("audit", "audit.json"),
+                   ("train", "training.json"), ("validate", "validation.json"),
+                   ("attack", "attack.json"), ("gate", "gates.json")]
+
+
+@task(name="promote", cache_policy=NO_CACHE)
+def promote_stage(workspace: str, params: Params, run_id: str, lineage: dict[str, str],
+                  tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Promote the candidate atomically if every blocking gate passed; else quarantine it and fail."""
+    ws = Workspace(workspace)
+    verdict = ws.read_json("gate", "gates.json")
+    files = [ws.stage_dir(stage) / name for stage, name in CANDIDATE_FILES]
+    manifest = {"run_id": run_id, "lineage": lineage, "params": params.dump(),
+                "failed_gates": verdict["failed"]}
+    store = ReleaseStore(ws.root)
+    results = [CheckResult.model_validate(r) for r in verdict["results"]]
+    with trk.stage_run(tracking, "promote") as stage_run_id:
+        if not verdict["promotable"]:
+            where = store.quarantine(files, manifest, run_id)
+            receipt = {"promoted": False, "path": str(where), "failed": verdict["failed"]}
+            write_json_atomic(ws.stage_dir("promote") / "receipt.json", receipt)
+            if stage_run_id:
+                trk.log_metrics(tracking, tracking.parent_run_id, {"promoted": 0.0})
+                tracking.client().set_tag(tracking.parent_run_id, "synthgov.quarantine", str(where))
+            raise GateFailedError([r for r in results if r.blocking_failure], results)
+        release_id = run_id
+        where = store.promote(files, manifest, release_id)
+        receipt = {"promoted": True, "path": str(where), "release_id": release_id}
+        if stage_run_id:
+            client = tracking.client()
+            client.log_artifacts(tracking.parent_run_id, str(where), "release")
+            receipt["model_version"] = trk.register_release(tracking, release_id, "release")
+            trk.log_metrics(tracking, tracking.parent_run_id, {"promoted": 1.0})
+            client.set_tag(tracking.parent_run_id, "synthgov.release_id", release_id)
+        write_json_atomic(ws.stage_dir("promote") / "receipt.json", receipt)
+    log.info("promote: release %s at %s", release_id, where)
+    return receipt
