@@ -10,14 +10,22 @@ from __future__ import annotations
 from prefect import flow
 
 from synthgov.errors import SynthgovError
-from synthgov.params import Params
+from synthgov.params import Params, load_params
 from synthgov.tasks import run, stages
 
 
 @flow(name="synthgov-pipeline", log_prints=True)
-def pipeline(params: Params, workspace: str = ".", tracking_uri: str | None = None,
+def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str = "params",
+             source_path: str | None = None, tracking_uri: str | None = None,
              summary_json: str | None = None, commit_dvc: bool = False) -> dict:
-    """Run every stage on `params` in `workspace`; promote only if every blocking gate passes."""
+    """Run every stage in `workspace`; promote only if every blocking gate passes.
+
+    Deployments pass no `params`: they are loaded from `params_dir` (relative to the workspace),
+    with `source_path` (from a new-source event) overriding data.source.
+    """
+    if params is None:
+        overrides = {"data.source": source_path, "data.format": "auto"} if source_path else {}
+        params = load_params(stages.Workspace(workspace).path(params_dir), overrides)
     tracking = run.start_run(workspace, params, tracking_uri)
     try:
         stages.ingest_stage(workspace, params, tracking)

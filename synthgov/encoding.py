@@ -95,9 +95,14 @@ class TabularEncoder:
                 edges = self._edges[col]
                 k = np.clip(c, 0, len(edges) - 2)
                 lo, hi = edges[k], edges[k + 1]
-                values = lo + rng.random(len(c)) * (hi - lo)
-                if spec.integer:
-                    values = np.floor(values)
+                u = rng.random(len(c))
+                if spec.integer:  # an integer inside [lo, hi), or [lo, hi] for the last bin
+                    lo_i = np.ceil(lo)
+                    hi_i = np.where(k == len(edges) - 2, np.floor(hi), np.ceil(hi) - 1)
+                    hi_i = np.maximum(hi_i, lo_i)
+                    values = lo_i + np.floor(u * (hi_i - lo_i + 1))
+                else:
+                    values = lo + u * (hi - lo)
                 values = np.clip(values, spec.lower, spec.upper)
                 out[col] = np.where(null, np.nan, values)
             else:

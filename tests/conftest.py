@@ -1,0 +1,59 @@
+"""Shared fixtures: the real params, a small real Adult sample, and one Prefect test harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import synthgov  # noqa: F401  (turns telemetry off before any tool is imported)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_homes(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    yield
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(_isolated_homes):
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def params():
+    from synthgov.params import load_params
+
+    return load_params(REPO / "params")
+
+
+@pytest.fixture(scope="session")
+def adult(params):
+    """The full real Adult train and test tables, conformed to the declared schema."""
+    from synthgov.data import adult_paths, conform, read_adult
+
+    train_path, test_path = adult_paths()
+    train, _ = conform(read_adult(train_path), params.schema_, "adult.data")
+    test, _ = conform(read_adult(test_path), params.schema_, "adult.test")
+    return train, test
+
+
+@pytest.fixture()
+def params_dir(tmp_path) -> Path:
+    """A writable copy of the repository's params/."""
+    target = tmp_path / "params"
+    shutil.copytree(REPO / "params", target)
+    return target
+
+
+def small(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    return df.sample(n=n, random_state=seed).reset_index(drop=True)

@@ -1,0 +1,143 @@
+"""The real flow on a small real Adult sample: Prefect harness, MLflow on a temporary SQLite store,
+DVC in a temporary git repository, and a few real Opacus DP-SGD steps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthgov.cli import main
+from tests.conftest import REPO, small
+
+pytestmark = pytest.mark.integration
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _set(path: Path, **changes) -> None:
+    content = yaml.safe_load(path.read_text())
+    content.update(changes)
+    path.write_text(yaml.safe_dump(content))
+
+
+@pytest.fixture()
+def workspace(tmp_path, adult) -> Path:
+    """A git + DVC project holding the repository's dvc.yaml and params, on 1,500 real rows."""
+    ws = tmp_path / "ws"
+    (ws / "data").mkdir(parents=True)
+    shutil.copytree(REPO / "params", ws / "params")
+    shutil.copy(REPO / "dvc.yaml", ws / "dvc.yaml")
+    small(adult[0], 1500).to_csv(ws / "data" / "source.csv", index=False)
+    small(adult[1], 800).to_csv(ws / "data" / "holdout.csv", index=False)
+    _set(ws / "params" / "data.yaml", source="data/source.csv", holdout="data/holdout.csv", format="auto")
+    _set(ws / "params" / "train.yaml", epochs=3, sample_rate=0.2)
+    _set(ws / "params" / "privacy.yaml", epsilon=4.0)
+    _set(ws / "params" / "gates.yaml", tstr_ratio={"threshold": 0.6, "severity": "block"},
+         fidelity_column={"threshold": 0.7, "severity": "block"},
+         dcr_share={"threshold": 0.6, "severity": "block"})
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
+                ["git", "config", "user.name", "t"]):
+        subprocess.run(cmd, cwd=ws, check=True)
+    subprocess.run([str(Path(__import__("sys").executable).parent / "dvc"), "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
+    subprocess.run(["git", "commit", "-qm", "workspace"], cwd=ws, check=True)
+    return ws
+
+
+def _run(ws: Path, summary: str) -> tuple[int, dict]:
+    code = main(["run", "--params-dir", str(ws / "params"), "--workspace", str(ws),
+                 "--summary-json", str(ws / summary)])
+    return code, json.loads((ws / summary).read_text())
+
+
+def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspace):
+    from mlflow import MlflowClient
+
+    ws = workspace
+    # Run 1: every gate can pass
+    code, summary = _run(ws, "summary1.json")
+
+    # Assert: promoted, summary complete, release in place
+    assert code == 0, summary
+    assert summary["promoted"] is True
+    assert {g["name"] for g in summary["gates"]} >= {"tstr_ratio", "dcr_share", "privacy_epsilon"}
+    assert 0 < summary["epsilon"] <= 4.0 and 0 < summary["delta"] <= 1 / 1500
+    assert summary["tstr_auc"] > 0.5 and summary["trtr_auc"] > 0.5
+    release_id = summary["release_id"]
+    assert (ws / "releases" / "CURRENT").read_text().strip() == release_id
+    assert Path(summary["synthetic_path"]).is_file()
+
+    # Assert: the MLflow parent run holds gate metrics and lineage tags
+    client = MlflowClient(tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")
+    parent = client.get_run(summary["mlflow_run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["gate.tstr_ratio.passed"] == 1.0
+    assert parent.data.metrics["gate.dcr_share.threshold"] == 0.6
+    assert parent.data.metrics["epsilon"] == pytest.approx(summary["epsilon"])
+    tags = parent.data.tags
+    assert tags["synthgov.source_hash"] == summary["source_hash"]
+    assert len(tags["synthgov.git_commit"]) >= 7
+    assert parent.inputs.dataset_inputs[0].dataset.digest == summary["source_hash"][:36]
+    children = client.search_runs([parent.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {c.data.tags["synthgov.stage"] for c in children} == {
+        "ingest", "audit", "train", "generate", "validate", "attack", "gate", "promote"}
+    alias = client.get_model_version_by_alias("synthgov-release", "current")
+    assert alias.run_id == parent.info.run_id
+
+    # Assert: DVC versioned the run; dvc.lock holds the same md5 as the MLflow tag
+    lock = yaml.safe_load((ws / "dvc.lock").read_text())
+    outs = {o["path"]: o["md5"] for o in lock["stages"]["generate"]["outs"]}
+    assert outs["artifacts/generate/synthetic.parquet"] == tags["synthgov.dvc_md5_synthetic"]
+    ingest_outs = {o["path"]: o["md5"] for o in lock["stages"]["ingest"]["outs"]}
+    assert ingest_outs["artifacts/ingest/train.parquet"] == tags["synthgov.dvc_md5_source_snapshot"]
+
+    before = _tree_digest(ws / "releases")
+
+    # Run 2: a gate that cannot be met
+    _set(ws / "params" / "gates.yaml", tstr_ratio={"threshold": 1.5, "severity": "block"})
+    code, failed = _run(ws, "summary2.json")
+
+    # Assert: not promoted, non-zero exit, failed gate named, earlier release byte-identical
+    assert code == 1
+    assert failed["promoted"] is False
+    assert failed["failed_gates"] == ["tstr_ratio"]
+    assert _tree_digest(ws / "releases") == before
+    assert (ws / "quarantine" / failed["run_id"] / "synthetic.parquet").is_file()
+    assert client.get_run(failed["mlflow_run_id"]).info.status == "FAILED"
+    assert client.get_model_version_by_alias("synthgov-release", "current").run_id == parent.info.run_id
+
+    # Assert: the Prefect flow run ended Failed, its message naming the gate, score and threshold
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as prefect:
+        latest = prefect.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+    assert latest.state.is_failed()
+    assert "tstr_ratio: score" in latest.state.message and "needs >= 1.5" in latest.state.message
+
+
+def test_blocking_audit_spends_no_budget(prefect_harness, workspace):
+    # Setup: a category outside the declared schema breaks the data contract
+    import pandas as pd
+
+    src = pd.read_csv(workspace / "data" / "source.csv")
+    src.loc[:10, "race"] = "Martian"
+    src.to_csv(workspace / "data" / "source.csv", index=False)
+    # Run
+    code, summary = _run(workspace, "summary.json")
+    # Assert: stopped at the audit, nothing trained, nothing released
+    assert code == 1
+    assert summary["failed_gates"] == ["audit_contract"]
+    assert summary["epsilon"] == 0.0
+    assert not (workspace / "artifacts" / "train").exists()
+    assert not (workspace / "releases").exists()

@@ -1,0 +1,58 @@
+import re
+
+import pytest
+import yaml
+
+from synthgov.errors import ParamsError
+from synthgov.params import load_params
+
+
+def _edit(params_dir, name, **changes):
+    path = params_dir / f"{name}.yaml"
+    content = yaml.safe_load(path.read_text())
+    content.update(changes)
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.mark.parametrize("name, changes, message", [
+    # a negative epsilon is refused at load, naming the key
+    ("privacy", {"epsilon": -1}, "key 'epsilon': Input should be greater than 0"),
+    # a typo in a key is refused, not ignored
+    ("train", {"epoch": 3}, "key 'epoch': Extra inputs are not permitted"),
+    # a gate nobody knows
+    ("gates", {"tstr_ratoi": {"threshold": 0.9}}, "unknown gate(s) ['tstr_ratoi']"),
+    # a sample rate above 1
+    ("train", {"sample_rate": 1.5}, "key 'sample_rate': Input should be less than or equal to 1"),
+])
+def test_invalid_value_names_file_and_key(params_dir, name, changes, message):
+    # Setup
+    path = _edit(params_dir, name, **changes)
+    # Run / Assert
+    with pytest.raises(ParamsError, match=re.escape(str(path))) as exc:
+        load_params(params_dir)
+    assert message in str(exc.value)
+
+
+def test_target_must_be_declared(params_dir):
+    _edit(params_dir, "data", target="salary")
+    with pytest.raises(ParamsError, match=re.escape("data.target 'salary' is not a column in schema.yaml")):
+        load_params(params_dir)
+
+
+def test_missing_file_is_named(params_dir):
+    (params_dir / "gates.yaml").unlink()
+    with pytest.raises(ParamsError, match=re.escape(f"{params_dir / 'gates.yaml'}: params file is missing")):
+        load_params(params_dir)
+
+
+def test_override_is_validated_again(params_dir):
+    with pytest.raises(ParamsError, match="epsilon"):
+        load_params(params_dir, {"privacy.epsilon": 0.0})
+    assert load_params(params_dir, {"privacy.epsilon": 3.0}).privacy.epsilon == 3.0
+
+
+def test_default_delta_never_exceeds_one_over_n(params):
+    assert params.delta_for(32561) == 1e-5
+    assert params.delta_for(1000) == 1e-5
+    assert params.delta_for(50_000) <= 1 / 50_000
