@@ -36,16 +36,19 @@ def dvc_md5(path: Path) -> str:
 
 
 def is_dvc_project(workspace: Path) -> bool:
-    return (workspace / ".dvc").is_dir() and (workspace / "dvc.yaml").is_file()
+    """A DVC project with our dvc.yaml and the code it depends on (a checkout of synthgov)."""
+    return all((workspace / p).exists() for p in (".dvc", "dvc.yaml", "synthgov"))
 
 
 def dvc_commit(workspace: Path, stages: list[str]) -> list[str]:
     """Record the current outputs of `stages` in dvc.lock and the DVC cache; returns those committed."""
+    from contextlib import chdir
+
     from dvc.repo import Repo
 
-    with Repo(str(workspace)) as repo:
-        done = []
+    done = []
+    with chdir(workspace), Repo(str(workspace)) as repo:
         for stage in stages:
-            repo.commit(stage, force=True)
+            repo.commit(f"dvc.yaml:{stage}", force=True)
             done.append(stage)
     return done

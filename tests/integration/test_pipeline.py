@@ -31,10 +31,11 @@ def _set(path: Path, **changes) -> None:
 
 @pytest.fixture()
 def workspace(tmp_path, adult) -> Path:
-    """A git + DVC project holding the repository's dvc.yaml and params, on 1,500 real rows."""
+    """A git + DVC checkout (dvc.yaml, params, the code its stages depend on) on 1,500 real rows."""
     ws = tmp_path / "ws"
     (ws / "data").mkdir(parents=True)
     shutil.copytree(REPO / "params", ws / "params")
+    shutil.copytree(REPO / "synthgov", ws / "synthgov", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", ws / "dvc.yaml")
     small(adult[0], 1500).to_csv(ws / "data" / "source.csv", index=False)
     small(adult[1], 800).to_csv(ws / "data" / "holdout.csv", index=False)
