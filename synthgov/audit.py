@@ -49,7 +49,10 @@ def run_contract(df: pd.DataFrame, params: Params) -> tuple[list[dict[str, Any]]
     """Validate `df` against the contract. Returns one count-only record per expectation, and the suite."""
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = build_contract(params)
     asset = context.data_sources.add_pandas("synthgov").add_dataframe_asset("source")
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(

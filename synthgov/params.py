@@ -80,6 +80,8 @@ class PrivacyParams(_Frozen):
     delta: float | None = Field(None, gt=0.0, lt=1.0)
     accountant: Literal["prv", "rdp"] = "prv"
     max_grad_norm: float = Field(1.0, gt=0.0)
+    budget_epsilon: float = Field(10.0, gt=0.0)
+    budget_delta: float = Field(1e-4, gt=0.0, lt=1.0)
 
 
 class TrainParams(_Frozen):

@@ -31,6 +31,14 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+def _cumulative(ws: Workspace, snapshot: dict[str, Any]) -> tuple[float, float]:
+    from synthgov.ledger import PrivacyLedger
+
+    if "source_hash" not in snapshot:
+        return 0.0, 0.0
+    return PrivacyLedger(ws.root).spent(snapshot["source_hash"])
+
+
 @task(name="start-run", cache_policy=NO_CACHE)
 def start_run(workspace: str, params: Params, tracking_uri: str | None) -> trk.Tracking:
     """Clear the candidate area and open the MLflow parent run with params and code lineage."""
@@ -80,6 +88,7 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: st
     gates, receipt = read("gate", "gates.json"), read("promote", "receipt.json")
     results = gates.get("results") or read("audit", "audit.json").get("checks", [])
     promoted = bool(receipt.get("promoted")) and error is None
+    cumulative = _cumulative(ws, snap)
     dvc_committed: list[str] = []
     if promoted and commit_dvc and lineage.is_dvc_project(ws.root):
         dvc_committed = lineage.dvc_commit(ws.root, STAGES)
@@ -92,6 +101,9 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: st
         "failed_gates": [r["name"] for r in results if not r["passed"] and r["severity"] == "block"],
         "epsilon": training.get("epsilon", 0.0),
         "delta": training.get("delta", 0.0),
+        "epsilon_cumulative": cumulative[0],
+        "delta_cumulative": cumulative[1],
+        "budget_epsilon": params.privacy.budget_epsilon,
         "tstr_auc": validation.get("tstr_auc"),
         "trtr_auc": validation.get("trtr_auc"),
         "synthetic_path": str(ws.root / receipt["path"] / "synthetic.parquet") if receipt else None,

@@ -72,6 +72,7 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     _write_parquet(held, out / "holdout.parquet")
     manifest["source"] = d.source
     write_json_atomic(out / "snapshot.json", manifest)
+    _check_budget(ws, params, manifest)
     with trk.stage_run(tracking, "ingest") as run_id:
         if run_id:
             trk.log_metrics(tracking, run_id, {"train_rows": manifest["train_rows"],
@@ -82,6 +83,19 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     log.info("ingest: %d training rows, %d holdout rows, source %s", manifest["train_rows"],
              manifest["holdout_rows"], manifest["source_hash"][:12])
     return manifest
+
+
+def _planned_spend(params: Params, n_rows: int) -> tuple[float, float]:
+    return (params.privacy.epsilon, params.delta_for(n_rows)) if params.dp else (float("inf"), 0.0)
+
+
+def _check_budget(ws: Workspace, params: Params, manifest: dict[str, Any]) -> None:
+    """Refuse the run, before any training, if it would exceed the source version's budget."""
+    from synthgov.ledger import PrivacyLedger
+
+    eps, delta = _planned_spend(params, manifest["train_rows"])
+    PrivacyLedger(ws.root).check(manifest["source_hash"], eps, delta,
+                                 params.privacy.budget_epsilon, params.privacy.budget_delta)
 
 
 @task(name="audit", cache_policy=NO_CACHE)
@@ -113,13 +127,24 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     from synthgov.gate import privacy_check
     from synthgov.synthesizers import get_synthesizer
 
+    from synthgov.ledger import PrivacyLedger
+    from synthgov.tasks.run import new_run_id
+
     ws = Workspace(workspace)
     train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
     if params.train.max_rows and len(train) > params.train.max_rows:
         train = train.sample(n=params.train.max_rows, random_state=params.train.seed)
+    snapshot = ws.read_json("ingest", "snapshot.json")
+    _check_budget(ws, params, snapshot)
     synth = get_synthesizer(params.train.synthesizer)()
     with trk.stage_run(tracking, "train") as run_id:
         report = synth.fit(train, params)
+        cumulative = PrivacyLedger(ws.root).record(
+            snapshot["source_hash"], tracking.run_id if tracking else new_run_id(),
+            report["epsilon"], report["delta"], synth.name)
+        report.update(epsilon_cumulative=cumulative[0], delta_cumulative=cumulative[1],
+                      budget_epsilon=params.privacy.budget_epsilon,
+                      budget_delta=params.privacy.budget_delta, composition="sequential")
         check = privacy_check(report, params)
         report["checks"] = [check.model_dump(mode="json")]
         out = ws.stage_dir("train")
@@ -128,8 +153,10 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
         if run_id:
             metrics = {k: v for k, v in report.items() if isinstance(v, (int, float))}
             trk.log_metrics(tracking, run_id, metrics)
-            trk.log_metrics(tracking, tracking.parent_run_id,
-                            {"epsilon": report["epsilon"], "delta": report["delta"]})
+            trk.log_metrics(tracking, tracking.parent_run_id, {
+                "epsilon": report["epsilon"], "delta": report["delta"],
+                "epsilon_cumulative": report["epsilon_cumulative"],
+                "delta_cumulative": report["delta_cumulative"]})
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], [check])
     log.info("train: %s, epsilon %.4g at delta %.3g, %.1f s", synth.name, report["epsilon"],
              report["delta"], report["train_seconds"])

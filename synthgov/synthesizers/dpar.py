@@ -185,12 +185,12 @@ class DPAutoregressive:
         cards, offsets = self.encoder.cards, self.net.offsets
         onehot = torch.zeros(n, offsets[-1])
         codes = np.empty((n, len(cards)), dtype=np.int64)
-        rows = torch.arange(n)
         self.net.eval()
-        for j in range(len(cards)):
-            probs = torch.softmax(self.net.head_logits(j, onehot).double(), dim=1)
-            drawn = torch.multinomial(probs, 1, generator=gen).squeeze(1)
-            onehot[rows, offsets[j] + drawn] = 1.0
+        for j in range(len(cards)):  # inverse-CDF draw: one seeded uniform per row and column
+            cdf = torch.softmax(self.net.head_logits(j, onehot), dim=1).cumsum(dim=1)
+            u = torch.rand(n, 1, generator=gen) * cdf[:, -1:]
+            drawn = (cdf < u).sum(dim=1).clamp_(max=cards[j] - 1)
+            onehot.scatter_(1, (drawn + offsets[j]).unsqueeze(1), 1.0)
             codes[:, j] = drawn.numpy()
         return self.encoder.decode(codes, np.random.default_rng(seed))
 

@@ -1,0 +1,103 @@
+"""Pure stage cores on real Adult rows: the audit, validation, attacks and the release store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+
+from synthgov.attack import attack
+from synthgov.audit import audit
+from synthgov.errors import ReleaseError
+from synthgov.promote import ReleaseStore
+from synthgov.validate import validate
+from tests.conftest import small
+
+
+@pytest.fixture(scope="module")
+def adult_audit(params, adult):
+    return audit(adult[0], params)
+
+
+def test_audit_on_adult_reports_shares_and_flags_sex(adult_audit):
+    report, checks = adult_audit
+    by_name = {c.name: c for c in checks}
+    sex = report["bias"]["sex"]
+    assert sex["groups"]["Female"]["share"] == pytest.approx(10771 / 32561)
+    assert sex["disparate_impact"] < 0.8
+    assert by_name["audit_contract"].passed  # unchanged Adult meets its contract
+    assert not by_name["audit_disparate_impact"].passed
+    assert by_name["audit_disparate_impact"].severity == "warn"
+    # no raw values leave Great Expectations
+    assert "partial_unexpected_list" not in str(report["contract"])
+
+
+@pytest.mark.parametrize("defect, column", [
+    # a category outside the declared list
+    (lambda df: df.assign(race=df["race"].where(df.index > 5, "Martian")), "race"),
+    # a value outside the public bounds
+    (lambda df: df.assign(age=df["age"].where(df.index > 5, 150.0)), "age"),
+    # missing values in a non-nullable column
+    (lambda df: df.assign(sex=df["sex"].where(df.index > 5, np.nan)), "sex"),
+])
+def test_audit_contract_fails_on_planted_defect(params, adult, defect, column):
+    report, checks = audit(defect(small(adult[0], 2000)), params)
+    contract = checks[0]
+    assert not contract.passed and contract.severity == "block"
+    failed = {e["column"] for e in contract.breakdown["failed_expectations"]}
+    assert failed == {column}
+
+
+def test_audit_type_change_fails_contract(params, adult):
+    report, checks = audit(small(adult[0], 500), params, type_errors={"age": 500})
+    assert not checks[0].passed
+    assert {"expectation": "expect_column_values_to_be_numeric", "column": "age", "success": False,
+            "unexpected_count": 500} in checks[0].breakdown["failed_expectations"]
+
+
+def test_small_groups_are_suppressed(params, adult):
+    report, checks = audit(small(adult[0], 300), params)
+    other = report["bias"]["race"]["groups"]["Other"]
+    assert other == {"count": None, "share": None, "base_rate": None, "under_k": True}
+
+
+def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
+    train, test = adult[0].head(8000), adult[1]
+    real_half = adult[0].iloc[8000:16000].reset_index(drop=True)
+    report, checks = validate(train, test, real_half, params)
+    assert all(c.passed for c in checks), [c.describe() for c in checks]
+    shuffled = real_half.assign(income=np.random.default_rng(0).permutation(real_half["income"]))
+    report, checks = validate(train, test, shuffled, params)
+    assert not {c.name: c for c in checks}["tstr_ratio"].passed
+
+
+def test_attack_copy_fails_independent_sample_passes(params, adult):
+    train, holdout = adult[0].head(6000), adult[1].head(6000)
+    _, copy_checks = attack(train.copy(), train, holdout, params)
+    assert not any(c.passed for c in copy_checks)
+    independent = adult[0].iloc[10000:16000].reset_index(drop=True)
+    _, indep_checks = attack(independent, train, holdout, params)
+    assert all(c.passed for c in indep_checks), [c.describe() for c in indep_checks]
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_release_store_is_atomic_and_keeps_history(tmp_path):
+    cand = tmp_path / "synthetic.parquet"
+    cand.write_bytes(b"first")
+    store = ReleaseStore(tmp_path / "ws")
+    assert store.current() is None
+    store.promote([cand], {"k": 1}, "r1")
+    before = _digest(store.releases / "r1")
+    cand.write_bytes(b"second")
+    store.quarantine([cand], {"k": 2}, "r2")
+    assert store.current() == "r1" and _digest(store.releases / "r1") == before
+    store.promote([cand], {"k": 3}, "r3")
+    assert store.current() == "r3" and _digest(store.releases / "r1") == before
+    assert not list(store.releases.glob(".incoming-*"))
+    with pytest.raises(ReleaseError, match=re.escape("already exists")):
+        store.promote([cand], {}, "r1")
