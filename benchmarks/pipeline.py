@@ -25,11 +25,16 @@ STAGES = ["ingest", "audit", "train", "generate", "validate", "attack", "gate", 
 
 
 def _measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, float]:
-    """Run `cmd`; return its exit code, wall seconds and peak RSS in MiB."""
+    """Run `cmd`; return its exit code, wall seconds and peak RSS in MiB (its log on failure)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss / 1024
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-5000:])
+    return code, time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def main() -> int:
@@ -57,6 +62,9 @@ def main() -> int:
         generation = json.loads((ws / "artifacts/generate/generate.json").read_text())
         code, flow_wall, flow_rss = _measure(
             [exe, "run", "--summary-json", "summary.json"], ws, env)
+        if not (ws / "summary.json").is_file():
+            print(json.dumps({"error": f"synthgov run exited {code} without a summary", "stages": stages}))
+            return 1
         summary = json.loads((ws / "summary.json").read_text())
     line = {
         "benchmark": "pipeline", "rows": training["rows"], "stages": stages,

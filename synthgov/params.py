@@ -96,11 +96,40 @@ class TrainParams(_Frozen):
     max_rows: int | None = Field(None, ge=10)
 
 
+class FairnessParams(_Frozen):
+    """Fairness-aware generation (params/generate.yaml, key fairness).
+
+    mode none: sample the learned distribution. rebalance: reach `target_shares` of the groups of
+    `attribute` and/or `target_outcome_rates` (positive-label rate per group). parity: make the
+    positive-label rate of every group of `attribute` equal to the overall rate (statistical
+    parity, as in Tiwald, Ebert and Soukup 2021), keeping every other relationship.
+    """
+
+    mode: Literal["none", "rebalance", "parity"] = "none"
+    attribute: str | None = None
+    target_shares: dict[str, float] = Field(default_factory=dict)
+    target_outcome_rates: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "FairnessParams":
+        if self.mode != "none" and not self.attribute:
+            raise ValueError(f"fairness mode '{self.mode}' needs an 'attribute'")
+        if self.mode == "rebalance" and not (self.target_shares or self.target_outcome_rates):
+            raise ValueError("fairness mode 'rebalance' needs target_shares or target_outcome_rates")
+        if self.target_shares and abs(sum(self.target_shares.values()) - 1.0) > 1e-6:
+            raise ValueError("fairness.target_shares must sum to 1")
+        values = [*self.target_shares.values(), *self.target_outcome_rates.values()]
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise ValueError("fairness shares and rates must lie in [0, 1]")
+        return self
+
+
 class GenerateParams(_Frozen):
     """How many rows to sample, and the seed (params/generate.yaml). rows: null = source size."""
 
     rows: int | None = Field(None, ge=1)
     seed: int = 0
+    fairness: FairnessParams = FairnessParams()
 
 
 class ValidateParams(_Frozen):
@@ -200,6 +229,17 @@ class Params(_Frozen):
                 )
         if self.data.target in self.data.exclude:
             raise ValueError("data.exclude must not contain the target")
+        fair = self.generate.fairness
+        if fair.mode != "none":
+            spec = self.schema_.get(fair.attribute)
+            if spec is None or spec.type != "categorical" or fair.attribute == self.data.target:
+                raise ValueError(f"generate.fairness.attribute '{fair.attribute}' must be a "
+                                 "categorical, non-target column declared in schema.yaml")
+            unknown = set(fair.target_shares) | set(fair.target_outcome_rates)
+            unknown -= set(spec.categories)
+            if unknown:
+                raise ValueError(f"generate.fairness groups {sorted(unknown)} are not declared "
+                                 f"categories of '{fair.attribute}'")
         if math.isinf(self.privacy.epsilon) and self.privacy.delta not in (None,):
             raise ValueError("privacy.delta must be null when privacy.epsilon is .inf (no DP)")
         return self

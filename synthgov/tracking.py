@@ -98,12 +98,13 @@ def stage_run(tracking: Tracking | None, stage: str) -> Iterator[str | None]:
 
 
 def log_metrics(tracking: Tracking, run_id: str, metrics: dict[str, float]) -> None:
-    """Log finite numeric metrics (infinite epsilon is logged as a tag instead)."""
+    """Log the finite numeric values of `metrics` (non-numbers are skipped; inf becomes a tag)."""
     from mlflow.entities import Metric
 
     client = tracking.client()
+    metrics = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     items = [Metric(k, float(v), 0, 0) for k, v in metrics.items()
-             if v is not None and not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))]
+             if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))]
     client.log_batch(run_id, metrics=items)
     special = {k: str(v) for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)}
     for k, v in special.items():

@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from synthgov.checks import CheckResult
 from synthgov import tracking as trk
-from synthgov.errors import AuditFailedError, GateFailedError
+from synthgov.errors import AuditFailedError, GateFailedError, RegistryError
 from synthgov.params import Params
 from synthgov.promote import ReleaseStore, write_json_atomic
 
@@ -174,11 +174,19 @@ def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
     synth = load_synthesizer(ws.stage_dir("train") / "model")
     rows = params.generate.rows or ws.read_json("ingest", "snapshot.json")["train_rows"]
     started = time.perf_counter()
-    synthetic = synth.sample(rows, params.generate.seed)
+    fairness = params.generate.fairness
+    if fairness.mode == "none":
+        synthetic = synth.sample(rows, params.generate.seed)
+    elif getattr(synth, "supports_fairness", False):
+        synthetic = synth.sample(rows, params.generate.seed, fairness, params.data.positive_label)
+    else:
+        raise RegistryError(f"synthesizer '{synth.name}' does not support fairness mode "
+                            f"'{fairness.mode}'; use dp-autoregressive or set generate.fairness.mode: none")
     seconds = time.perf_counter() - started
     out = ws.stage_dir("generate")
     _write_parquet(synthetic, out / "synthetic.parquet")
     report = {"rows": rows, "seed": params.generate.seed, "seconds": seconds,
+              "fairness_mode": fairness.mode, "fairness": fairness.model_dump(),
               "rows_per_second": rows / seconds if seconds else None}
     write_json_atomic(out / "generate.json", report)
     with trk.stage_run(tracking, "generate") as run_id:

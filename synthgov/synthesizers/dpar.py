@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from synthgov.encoding import TabularEncoder
-from synthgov.params import ColumnSchema, Params
+from synthgov.params import ColumnSchema, FairnessParams, Params
 from synthgov.privacy import calibrate_noise, check_delta
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,60 @@ def _one_hot(codes: np.ndarray, cards: list[int]) -> torch.Tensor:
     return torch.cat(parts, dim=1).float()
 
 
+_POOL_FACTOR = 8
+
+
+def _largest_remainder(shares: dict[int, float], n: int) -> dict[int, int]:
+    """Integer counts summing to n in the given shares.
+
+    >>> _largest_remainder({0: 0.5, 1: 0.25, 2: 0.25}, 5)
+    {0: 3, 1: 1, 2: 1}
+    """
+    raw = {k: v * n for k, v in shares.items()}
+    counts = {k: int(math.floor(v)) for k, v in raw.items()}
+    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[: n - sum(counts.values())]:
+        counts[k] += 1
+    return counts
+
+
+class _OutcomeShift:
+    """Per-group shift of the positive label's logit, found by bisection, to reach target rates."""
+
+    def __init__(self, attr: int, positive: int, rates: dict[int, float], parity: bool):
+        self.attr, self.positive, self.rates, self.parity = attr, positive, rates, parity
+        self.applied: dict[int, float] = {}
+
+    def _rate(self, logits: torch.Tensor, shift: float) -> float:
+        shifted = logits.clone()
+        shifted[:, self.positive] += shift
+        return float(torch.softmax(shifted, dim=1)[:, self.positive].mean())
+
+    def __call__(self, codes: np.ndarray, logits: torch.Tensor) -> torch.Tensor:
+        groups = codes[:, self.attr]
+        targets = dict(self.rates)
+        if self.parity:
+            overall = float(torch.softmax(logits, dim=1)[:, self.positive].mean())
+            targets = {int(g): overall for g in np.unique(groups)}
+        out = logits.clone()
+        for g, rate in targets.items():
+            rows = torch.from_numpy(np.flatnonzero(groups == g))
+            if len(rows) == 0:
+                continue
+            lo, hi = -30.0, 30.0
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if self._rate(logits[rows], mid) < rate else (lo, mid)
+            out[rows, self.positive] += (lo + hi) / 2
+            self.applied[g] = (lo + hi) / 2
+        return out
+
+
 class DPAutoregressive:
     """The default synthesizer: DP-SGD autoregressive conditionals on the public-schema encoding."""
 
     name = "dp-autoregressive"
     dp = True
+    supports_fairness = True
 
     def __init__(self) -> None:
         self.encoder: TabularEncoder | None = None
@@ -177,22 +226,66 @@ class DPAutoregressive:
         return last
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int) -> pd.DataFrame:
-        """`n` synthetic rows; the same seed gives the same rows, byte for byte."""
-        if self.net is None or self.encoder is None:
-            raise RuntimeError("sample() called before fit() or load()")
-        gen = torch.Generator().manual_seed(seed)
+    def _draw(self, n: int, gen: torch.Generator, outcome_shift=None) -> np.ndarray:
+        """Codes of `n` rows, column by column; `outcome_shift(codes, logits)` may adjust the target."""
         cards, offsets = self.encoder.cards, self.net.offsets
         onehot = torch.zeros(n, offsets[-1])
         codes = np.empty((n, len(cards)), dtype=np.int64)
         self.net.eval()
         for j in range(len(cards)):  # inverse-CDF draw: one seeded uniform per row and column
-            cdf = torch.softmax(self.net.head_logits(j, onehot), dim=1).cumsum(dim=1)
+            logits = self.net.head_logits(j, onehot)
+            if outcome_shift is not None and j == len(cards) - 1:
+                logits = outcome_shift(codes, logits)
+            cdf = torch.softmax(logits, dim=1).cumsum(dim=1)
             u = torch.rand(n, 1, generator=gen) * cdf[:, -1:]
             drawn = (cdf < u).sum(dim=1).clamp_(max=cards[j] - 1)
             onehot.scatter_(1, (drawn + offsets[j]).unsqueeze(1), 1.0)
             codes[:, j] = drawn.numpy()
-        return self.encoder.decode(codes, np.random.default_rng(seed))
+        return codes
+
+    def sample(self, n: int, seed: int, fairness: FairnessParams | None = None,
+               positive_label: str | None = None) -> pd.DataFrame:
+        """`n` synthetic rows; the same seed (and fairness params) gives the same rows, byte for byte.
+
+        With fairness mode parity or rebalance, see synthgov.params.FairnessParams. Outcome rates
+        are reached by shifting, per group, the logit of `positive_label` in the target's
+        conditional (the last column), so every other relationship is the learned one. Group
+        shares are reached by stratified rejection from a larger draw, which samples each group
+        from the model's own p(x | group).
+        """
+        if self.net is None or self.encoder is None:
+            raise RuntimeError("sample() called before fit() or load()")
+        gen = torch.Generator().manual_seed(seed)
+        mode = fairness.mode if fairness else "none"
+        if mode == "none":
+            return self.encoder.decode(self._draw(n, gen), np.random.default_rng(seed))
+        attr = self.encoder.columns.index(fairness.attribute)
+        labels = self.encoder.schema[fairness.attribute].categories
+        target = self.encoder.schema[self.encoder.columns[-1]]
+        pos = target.categories.index(positive_label)
+        rates = {labels.index(g): r for g, r in fairness.target_outcome_rates.items()}
+        shift = _OutcomeShift(attr, pos, rates, parity=(mode == "parity"))
+        if not fairness.target_shares:
+            return self.encoder.decode(self._draw(n, gen, shift), np.random.default_rng(seed))
+        wanted = {labels.index(g): share for g, share in fairness.target_shares.items()}
+        pool = self._draw(n * _POOL_FACTOR, gen, shift)
+        counts = _largest_remainder(wanted, n)
+        picked = []
+        for code, count in counts.items():
+            rows = np.flatnonzero(pool[:, attr] == code)
+            if count and len(rows) == 0:
+                raise RuntimeError(f"the model generates no rows of group '{labels[code]}' of "
+                                   f"'{fairness.attribute}'; drop it from fairness.target_shares")
+            replace = len(rows) < count
+            if replace:
+                log.warning("fairness: group '%s' is rare in the model; its rows are resampled",
+                            labels[code])
+            choice = torch.randint(len(rows), (count,), generator=gen).numpy() if replace else \
+                torch.randperm(len(rows), generator=gen)[:count].numpy()
+            picked.append(rows[choice])
+        order = np.concatenate(picked)
+        order = order[torch.randperm(len(order), generator=gen).numpy()]
+        return self.encoder.decode(pool[order], np.random.default_rng(seed))
 
     def save(self, model_dir: Path) -> None:
         """Weights and the public-schema config; nothing derived from private rows but the weights."""
