@@ -22,6 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from synthgov.checks import CheckResult
 from synthgov.params import Params
+from synthgov.validate import categories_of
 
 
 def _rows_hash(df: pd.DataFrame) -> np.ndarray:
@@ -40,8 +41,9 @@ def exact_match_share(candidate: pd.DataFrame, reference: pd.DataFrame) -> float
     return float(np.isin(_rows_hash(candidate), _rows_hash(reference)).mean())
 
 
-def distance_matrix_features(df: pd.DataFrame, params: Params) -> np.ndarray:
-    """The mixed-type distance encoding, from the declared schema only."""
+def distance_matrix_features(df: pd.DataFrame, params: Params,
+                             cats: dict[str, list[str]] | None = None) -> np.ndarray:
+    """The mixed-type distance encoding: declared bounds, and declared (or given) categories."""
     parts = []
     for col, spec in params.schema_.items():
         if col in params.data.exclude:
@@ -51,9 +53,9 @@ def distance_matrix_features(df: pd.DataFrame, params: Params) -> np.ndarray:
             scaled = (np.clip(values, spec.lower, spec.upper) - spec.lower) / (spec.upper - spec.lower)
             parts.append(np.nan_to_num(scaled, nan=-1.0)[:, None])
         else:
-            cats = pd.Categorical(df[col], categories=spec.categories)
-            codes = cats.codes  # -1 for missing
-            onehot = np.zeros((len(df), len(spec.categories) + 1))
+            labels = spec.categories or (cats or {}).get(col) or []
+            codes = pd.Categorical(df[col], categories=labels).codes  # -1 for missing or unknown
+            onehot = np.zeros((len(df), len(labels) + 1))
             onehot[np.arange(len(df)), codes] = 1.0
             parts.append(onehot)
     return np.hstack(parts)
@@ -64,7 +66,10 @@ def dcr_share(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFram
     """DCR share over equally many training and holdout rows (at most attack.subsample each)."""
     m = min(params.attack.subsample, len(train), len(holdout), len(synthetic))
     pick = lambda df: df.iloc[rng.choice(len(df), size=m, replace=False)]  # noqa: E731
-    syn, tr, ho = (distance_matrix_features(pick(d), params) for d in (synthetic, train, holdout))
+    frames = [pick(d) for d in (synthetic, train, holdout)]
+    cats = {c: categories_of(s, *frames, column=c) for c, s in params.schema_.items()
+            if s.type == "categorical"}
+    syn, tr, ho = (distance_matrix_features(f, params, cats) for f in frames)
     d_train = NearestNeighbors(n_neighbors=1).fit(tr).kneighbors(syn)[0][:, 0]
     d_hold = NearestNeighbors(n_neighbors=1).fit(ho).kneighbors(syn)[0][:, 0]
     closer = (d_train < d_hold).mean() + 0.5 * (d_train == d_hold).mean()

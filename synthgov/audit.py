@@ -38,7 +38,7 @@ def build_contract(params: Params) -> Any:
         if spec.type == "numeric":
             suite.add_expectation(ex.ExpectColumnValuesToBeBetween(
                 column=col, min_value=spec.lower, max_value=spec.upper))
-        else:
+        elif spec.categories:  # undeclared categories are estimated with DP at training time
             suite.add_expectation(ex.ExpectColumnValuesToBeInSet(column=col, value_set=spec.categories))
         if not spec.nullable:
             suite.add_expectation(ex.ExpectColumnValuesToNotBeNull(column=col))

@@ -75,6 +75,8 @@ class TabularEncoder:
             else:
                 lookup = {c: i for i, c in enumerate(spec.categories)}
                 mapped = values.map(lookup)
+                if spec.other:  # labels that failed the DP threshold collapse into "Other"
+                    mapped = mapped.where(mapped.notna() | null, spec.categories.index("Other"))
                 unknown = int((mapped.isna() & ~null).sum())
                 if unknown:
                     raise SourceError(

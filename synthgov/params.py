@@ -27,25 +27,36 @@ class ColumnSchema(_Frozen):
 
     type: Literal["numeric", "categorical"]
     categories: list[str] | None = None
+    other: bool = False
     lower: float | None = None
     upper: float | None = None
     bins: int | list[float] = 16
+    edges: Literal["uniform", "dp-quantiles"] = "uniform"
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False
     nullable: bool = False
 
+    @property
+    def needs_dp_estimate(self) -> bool:
+        """Whether part of this column's schema must be estimated with DP (not declared)."""
+        return (self.type == "categorical" and self.categories is None) or \
+            (self.type == "numeric" and self.edges == "dp-quantiles")
+
     @model_validator(mode="after")
     def _check(self) -> "ColumnSchema":
         if self.type == "categorical":
-            if not self.categories:
-                raise ValueError("a categorical column needs a non-empty 'categories' list")
-            if len(set(self.categories)) != len(self.categories):
+            if self.categories is not None and not self.categories:
+                raise ValueError("'categories' is empty: list them, or leave it out to discover "
+                                 "them with DP (privacy.preprocessing_epsilon)")
+            if self.categories and len(set(self.categories)) != len(self.categories):
                 raise ValueError("'categories' has duplicates")
         else:
             if self.lower is None or self.upper is None or not self.lower < self.upper:
                 raise ValueError("a numeric column needs 'lower' < 'upper' (public bounds)")
             if isinstance(self.bins, int) and self.bins < 2:
                 raise ValueError("'bins' must be at least 2")
+            if self.edges == "dp-quantiles" and not isinstance(self.bins, int):
+                raise ValueError("edges 'dp-quantiles' needs 'bins' as a number of bins")
             if isinstance(self.bins, list):
                 edges = self.bins
                 if len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])):
@@ -80,6 +91,7 @@ class PrivacyParams(_Frozen):
     delta: float | None = Field(None, gt=0.0, lt=1.0)
     accountant: Literal["prv", "rdp"] = "prv"
     max_grad_norm: float = Field(1.0, gt=0.0)
+    preprocessing_epsilon: float = Field(0.1, gt=0.0)
     budget_epsilon: float = Field(10.0, gt=0.0)
     budget_delta: float = Field(1e-4, gt=0.0, lt=1.0)
 
@@ -215,6 +227,7 @@ class Params(_Frozen):
             raise ValueError(f"data.target '{self.data.target}' is not a column in schema.yaml")
         tgt = self.schema_[self.data.target]
         if tgt.type != "categorical" or self.data.positive_label not in (tgt.categories or []):
+            # the target's labels are always declared: the positive label must be known in advance
             raise ValueError(
                 f"data.positive_label '{self.data.positive_label}' must be one of the declared "
                 f"categories of target '{self.data.target}'"
@@ -232,9 +245,11 @@ class Params(_Frozen):
         fair = self.generate.fairness
         if fair.mode != "none":
             spec = self.schema_.get(fair.attribute)
-            if spec is None or spec.type != "categorical" or fair.attribute == self.data.target:
+            if spec is None or spec.type != "categorical" or not spec.categories or \
+                    fair.attribute == self.data.target:
                 raise ValueError(f"generate.fairness.attribute '{fair.attribute}' must be a "
-                                 "categorical, non-target column declared in schema.yaml")
+                                 "categorical, non-target column with declared categories in "
+                                 "schema.yaml")
             unknown = set(fair.target_shares) | set(fair.target_outcome_rates)
             unknown -= set(spec.categories)
             if unknown:

@@ -20,21 +20,29 @@ from synthgov.checks import CheckResult
 from synthgov.params import Params
 
 
-def _features(df: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, np.ndarray]:
+def categories_of(spec, *frames: pd.DataFrame, column: str) -> list[str]:
+    """Declared categories, or (for internal evaluation only) those the frames hold."""
+    if spec.categories:
+        return list(spec.categories)
+    return sorted(set().union(*(set(f[column].dropna().astype(str)) for f in frames)))
+
+
+def _features(df: pd.DataFrame, params: Params, cats: dict[str, list[str]]) -> tuple[pd.DataFrame, np.ndarray]:
     target = params.data.target
     cols = [c for c in params.schema_ if c != target and c not in params.data.exclude]
     X = df[cols].copy()
     for col in cols:
-        spec = params.schema_[col]
-        if spec.type == "categorical":
-            X[col] = X[col].astype(pd.CategoricalDtype(spec.categories))
+        if col in cats:
+            X[col] = X[col].astype(pd.CategoricalDtype(cats[col]))
     return X, (df[target] == params.data.positive_label).to_numpy(dtype=int)
 
 
 def learner_auc(train: pd.DataFrame, holdout: pd.DataFrame, params: Params) -> float:
     """ROC-AUC on `holdout` of a HistGradientBoosting model fitted on `train` (NaN if not computable)."""
-    X, y = _features(train, params)
-    Xh, yh = _features(holdout, params)
+    cats = {c: categories_of(s, train, holdout, column=c) for c, s in params.schema_.items()
+            if s.type == "categorical"}
+    X, y = _features(train, params, cats)
+    Xh, yh = _features(holdout, params, cats)
     if len(np.unique(y)) < 2 or len(np.unique(yh)) < 2:
         return math.nan
     model = HistGradientBoostingClassifier(max_iter=params.validate_.max_iter,

@@ -29,6 +29,7 @@ from torch import nn
 
 from synthgov.encoding import TabularEncoder
 from synthgov.params import ColumnSchema, FairnessParams, Params
+from synthgov.preprocess import resolve_schema
 from synthgov.privacy import calibrate_noise, check_delta
 
 log = logging.getLogger(__name__)
@@ -164,9 +165,12 @@ class DPAutoregressive:
         tp, pp = params.train, params.privacy
         torch.manual_seed(tp.seed)
         self.hidden = tp.hidden
-        self.encoder = TabularEncoder(params.schema_, self.column_order(params))
+        n = len(df)
+        delta_total = params.delta_for(n) if params.dp else 0.0
+        schema, pre = resolve_schema(df, params, self.column_order(params), delta=delta_total,
+                                     rng=np.random.default_rng(tp.seed))
+        self.encoder = TabularEncoder(schema, self.column_order(params))
         onehot = _one_hot(self.encoder.encode(df), self.encoder.cards)
-        n = onehot.shape[0]
         self.net = _Conditionals(self.encoder.cards, tp.hidden)
         optimizer = torch.optim.Adam(self.net.parameters(), lr=tp.learning_rate)
         batch_size = max(1, int(round(tp.sample_rate * n)))
@@ -177,12 +181,13 @@ class DPAutoregressive:
         report: dict[str, Any] = {"synthesizer": self.name, "rows": n, "steps": steps,
                                   "parameters": sum(p.numel() for p in self.net.parameters())}
         started = time.perf_counter()
+        report["preprocessing"] = pre
         if params.dp:
-            delta = params.delta_for(n)
-            check_delta(delta, n)
+            check_delta(delta_total, n)
+            delta = delta_total - pre["delta"]
             sample_rate = 1.0 / steps_per_epoch
-            sigma = calibrate_noise(epsilon=pp.epsilon, delta=delta, sample_rate=sample_rate,
-                                    steps=steps, accountant=pp.accountant)
+            sigma = calibrate_noise(epsilon=pp.epsilon - pre["epsilon"], delta=delta,
+                                    sample_rate=sample_rate, steps=steps, accountant=pp.accountant)
             from opacus import PrivacyEngine
 
             with warnings.catch_warnings():
@@ -193,9 +198,10 @@ class DPAutoregressive:
                     noise_multiplier=sigma, max_grad_norm=pp.max_grad_norm, poisson_sampling=True,
                 )
             loss = self._run(model, optimizer, loader, steps)
-            epsilon = float(engine.get_epsilon(delta))
+            epsilon_train = float(engine.get_epsilon(delta))
             self.net = model._module
-            report.update(epsilon=epsilon, delta=delta, noise_multiplier=sigma,
+            report.update(epsilon=epsilon_train + pre["epsilon"], delta=delta + pre["delta"],
+                          epsilon_training=epsilon_train, noise_multiplier=sigma,
                           sample_rate=sample_rate, accountant=pp.accountant,
                           max_grad_norm=pp.max_grad_norm)
         else:

@@ -1,0 +1,71 @@
+"""DP-correct preprocessing: declared values cost nothing and read nothing; the rest is DP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from synthgov.params import load_params
+from synthgov.preprocess import resolve_schema
+from synthgov.synthesizers.dpar import DPAutoregressive
+from tests.conftest import small
+
+
+def _with_extremes(df):
+    changed = df.copy()
+    changed.loc[0, "age"] = 90.0
+    changed.loc[1, "capital_gain"] = 99999.0
+    changed.loc[2, "native_country"] = "Holand-Netherlands"
+    changed.loc[3, "fnlwgt"] = 1_490_000.0
+    return changed
+
+
+def test_declared_schema_makes_released_artifacts_independent_of_extremes(params, adult, tmp_path):
+    # Setup
+    fast = params.model_copy(update={"train": params.train.model_copy(update={"epochs": 1.0})})
+    base = small(adult[0], 800)
+    # Run: fit on the data, and on the data with its extremes and a rare category changed
+    for name, df in (("a", base), ("b", _with_extremes(base))):
+        synth = DPAutoregressive()
+        report = synth.fit(df, fast)
+        synth.save(tmp_path / name)
+        assert report["preprocessing"]["epsilon"] == 0.0
+    # Assert: the released model config (encoder, bins, categories) is byte-identical
+    assert (tmp_path / "a" / "meta.json").read_bytes() == (tmp_path / "b" / "meta.json").read_bytes()
+
+
+@pytest.fixture()
+def undeclared(params_dir):
+    """Params where native_country's categories and capital_gain's bin edges are not declared."""
+    path = params_dir / "schema.yaml"
+    schema = yaml.safe_load(path.read_text())
+    schema["native_country"].pop("categories")
+    schema["capital_gain"] = {"type": "numeric", "lower": 0, "upper": 100000, "integer": True,
+                              "bins": 8, "edges": "dp-quantiles"}
+    path.write_text(yaml.safe_dump(schema))
+    return load_params(params_dir, {"train.epochs": 1})
+
+
+def test_undeclared_values_are_estimated_with_dp_and_rare_ones_collapse(undeclared, adult):
+    train = adult[0]
+    cols = DPAutoregressive.column_order(undeclared)
+    schema, report = resolve_schema(train, undeclared, cols, delta=1e-5, rng=np.random.default_rng(0))
+    country = report["columns"]["native_country"]
+    assert report["epsilon"] == pytest.approx(0.1) and report["delta"] == pytest.approx(1e-6)
+    assert country["method"] == "dp-histogram"
+    assert country["categories_collapsed_into_other"] > 0  # rare countries fail the DP threshold
+    assert "United-States" in schema["native_country"].categories
+    assert schema["native_country"].categories[-1] == "Other"
+    assert "Holand-Netherlands" not in schema["native_country"].categories  # a single row
+    edges = schema["capital_gain"].bins
+    assert edges[0] == 0 and edges[-1] == 100001 and edges == sorted(edges)
+
+
+def test_total_epsilon_includes_the_preprocessing_slice(undeclared, adult, tmp_path):
+    synth = DPAutoregressive()
+    report = synth.fit(small(adult[0], 2000), undeclared)
+    assert report["epsilon"] == pytest.approx(report["epsilon_training"] + 0.1)
+    assert report["epsilon"] <= undeclared.privacy.epsilon
+    out = synth.sample(1000, seed=0)
+    assert set(out["native_country"].dropna()) <= set(synth.encoder.schema["native_country"].categories)
