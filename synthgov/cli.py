@@ -2,10 +2,14 @@
 
     synthgov run [--source PATH --target COL --protected A,B --epsilon E --rows N
                   --params-dir DIR --workspace DIR --summary-json PATH]
+    synthgov evaluate --train REAL --holdout REAL_HOLDOUT --synthetic SYN --target COL
+                      --protected A,B [--summary-json PATH]
+                                 validate, attack and gate a synthetic file from any tool
     synthgov stage NAME          one dvc.yaml stage (what `dvc repro` calls)
     synthgov synthesizers        the registered synthesizer names
 
-Exit codes: 0 promoted (or stage done), 1 a gate failed (nothing promoted), 2 bad input or error.
+Exit codes: 0 promoted (evaluate: every gate passed; stage: done), 1 a gate failed (nothing
+promoted), 2 bad input or error.
 """
 
 from __future__ import annotations
@@ -62,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rows", type=int, help="synthetic rows to generate")
     run.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
     run.add_argument("--summary-json", help="write the run summary JSON here")
+    ev = sub.add_parser("evaluate", help="validate, attack and gate a synthetic file from any tool")
+    _common(ev)
+    ev.add_argument("--train", required=True, help="the real rows the synthetic file was made from")
+    ev.add_argument("--holdout", required=True, help="real rows that tool never saw")
+    ev.add_argument("--synthetic", required=True, help="the synthetic CSV or Parquet file")
+    ev.add_argument("--target", help="target column (overrides data.target)")
+    ev.add_argument("--positive-label", help="positive class of the target")
+    ev.add_argument("--protected", help="comma-separated protected columns")
+    ev.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
+    ev.add_argument("--summary-json", help="write the summary JSON here")
     stage = sub.add_parser("stage", help="run one stage, as dvc.yaml does")
     _common(stage)
     stage.add_argument("name", choices=["ingest", "audit", "train", "generate", "validate",
@@ -100,6 +114,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from synthgov.flows.evaluate import evaluate
+    from synthgov.params import load_params
+
+    overrides = {"data.source": str(Path(args.train).resolve()), "data.format": "auto",
+                 "data.holdout": str(Path(args.holdout).resolve())}
+    if args.target:
+        overrides["data.target"] = args.target
+    if args.positive_label:
+        overrides["data.positive_label"] = args.positive_label
+    if args.protected:
+        overrides["data.protected"] = [c.strip() for c in args.protected.split(",") if c.strip()]
+    params = load_params(args.params_dir, overrides)
+    summary = evaluate(params=params, synthetic_path=str(Path(args.synthetic).resolve()),
+                       workspace=str(Path(args.workspace).resolve()), tracking_uri=args.tracking_uri,
+                       summary_json=args.summary_json)
+    print(json.dumps({k: summary[k] for k in ("run_id", "gates_passed", "tstr_auc", "trtr_auc")}, indent=2))
+    return 0
+
+
 def _stage(args: argparse.Namespace) -> int:
     from synthgov.params import load_params
     from synthgov.tasks import stages
@@ -128,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "stage":
             return _stage(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         from synthgov.synthesizers import REGISTRY
 
         print("\n".join(sorted(REGISTRY)))

@@ -80,6 +80,7 @@ class DataParams(_Frozen):
     positive_label: str = ">50K"
     protected: list[str] = Field(default_factory=lambda: ["sex", "race", "age"])
     protected_bins: dict[str, list[float]] = Field(default_factory=dict)
+    intersections: list[list[str]] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     min_group_size: int = Field(20, ge=1)
 
@@ -145,10 +146,16 @@ class GenerateParams(_Frozen):
 
 
 class ValidateParams(_Frozen):
-    """Utility and fidelity evaluation (params/validate.yaml)."""
+    """Utility, fidelity and fairness evaluation (params/validate.yaml)."""
 
     max_iter: int = Field(200, ge=10)
     seed: int = 0
+    bootstrap_rounds: int = Field(200, ge=20)
+    fairness_bootstrap_rounds: int = Field(100, ge=20)
+    importance_rows: int = Field(2000, ge=100)
+    quality_rows: int = Field(5000, ge=100)
+    distinguish_rows: int = Field(10000, ge=100)
+    subgroup_f1_drop: float = Field(0.05, ge=0.0, lt=1.0)
 
 
 class AttackParams(_Frozen):
@@ -169,7 +176,16 @@ GATE_NAMES = {
     "audit_min_group_size": "maximize",
     "privacy_epsilon": "minimize",
     "fidelity_column": "maximize",
+    "fidelity_js": "minimize",
+    "fidelity_pairs": "maximize",
+    "quality_column_shapes": "maximize",
+    "quality_column_pair_trends": "maximize",
+    "distinguishability": "minimize",
+    "coverage": "maximize",
     "tstr_ratio": "maximize",
+    "subgroup_f1": "minimize",
+    "fairness_dp_gap": "minimize",
+    "fairness_eo_gap": "minimize",
     "exact_match_excess": "minimize",
     "dcr_share": "minimize",
 }
@@ -232,7 +248,7 @@ class Params(_Frozen):
                 f"data.positive_label '{self.data.positive_label}' must be one of the declared "
                 f"categories of target '{self.data.target}'"
             )
-        for col in [*self.data.protected, *self.data.exclude]:
+        for col in [*self.data.protected, *self.data.exclude, *sum(self.data.intersections, [])]:
             if col not in cols:
                 raise ValueError(f"column '{col}' in data.yaml is not declared in schema.yaml")
         for col in self.data.protected:

@@ -1,9 +1,8 @@
-"""The validate stage: is the synthetic table useful and faithful?
+"""The validate stage: is the synthetic table faithful, useful for every group, and no less fair?
 
-Utility is TSTR against TRTR: the same gradient-boosting learner is trained once on the synthetic
-rows and once on the real source, and both are scored by ROC-AUC on the real holdout, which the
-generator never saw. Fidelity is, per column, the KS complement (numeric) or the TV complement
-(categorical) from SDMetrics, 1 being identical marginals.
+Fidelity (synthgov.fidelity), utility as TSTR against TRTR for two learners with bootstrap
+intervals (synthgov.utility), and per-subgroup utility and downstream fairness on the real holdout
+(synthgov.fairness). Gates compare a declared bound of each interval with their threshold.
 """
 
 from __future__ import annotations
@@ -13,81 +12,154 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
 
+from synthgov import fairness, fidelity, utility
 from synthgov.checks import CheckResult
 from synthgov.params import Params
+from synthgov.utility import categories_of  # noqa: F401  (re-exported for the attack stage)
 
-
-def categories_of(spec, *frames: pd.DataFrame, column: str) -> list[str]:
-    """Declared categories, or (for internal evaluation only) those the frames hold."""
-    if spec.categories:
-        return list(spec.categories)
-    return sorted(set().union(*(set(f[column].dropna().astype(str)) for f in frames)))
-
-
-def _features(df: pd.DataFrame, params: Params, cats: dict[str, list[str]]) -> tuple[pd.DataFrame, np.ndarray]:
-    target = params.data.target
-    cols = [c for c in params.schema_ if c != target and c not in params.data.exclude]
-    X = df[cols].copy()
-    for col in cols:
-        if col in cats:
-            X[col] = X[col].astype(pd.CategoricalDtype(cats[col]))
-    return X, (df[target] == params.data.positive_label).to_numpy(dtype=int)
+LEARNERS = ("gradient_boosting", "logistic_regression")
 
 
 def learner_auc(train: pd.DataFrame, holdout: pd.DataFrame, params: Params) -> float:
-    """ROC-AUC on `holdout` of a HistGradientBoosting model fitted on `train` (NaN if not computable)."""
-    cats = {c: categories_of(s, train, holdout, column=c) for c, s in params.schema_.items()
+    """ROC-AUC on `holdout` of the gradient-boosting learner fitted on `train` (NaN if not computable)."""
+    cats = _categories(params, train, holdout)
+    _, p = utility.fit_predict("gradient_boosting", train, holdout, params, cats)
+    _, y = utility.design(holdout, params, cats)
+    return utility.scores(y, p)["roc_auc"]
+
+
+def _categories(params: Params, *frames: pd.DataFrame) -> dict[str, list[str]]:
+    return {c: utility.categories_of(s, *frames, column=c) for c, s in params.schema_.items()
             if s.type == "categorical"}
-    X, y = _features(train, params, cats)
-    Xh, yh = _features(holdout, params, cats)
-    if len(np.unique(y)) < 2 or len(np.unique(yh)) < 2:
-        return math.nan
-    model = HistGradientBoostingClassifier(max_iter=params.validate_.max_iter,
-                                           categorical_features="from_dtype",
-                                           random_state=params.validate_.seed)
-    model.fit(X, y)
-    return float(roc_auc_score(yh, model.predict_proba(Xh)[:, 1]))
 
 
-def column_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, params: Params) -> dict[str, float]:
-    """Per-column KS complement (numeric) or TV complement (categorical); NaN when not computable."""
-    from sdmetrics.single_column import KSComplement, TVComplement
+def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any], dict[str, Any]]:
+    vp = params.validate_
+    out, preds = {}, {}
+    for name in LEARNERS:
+        m_s, p_s = utility.fit_predict(name, synthetic, holdout, params, cats)
+        m_r, p_r = utility.fit_predict(name, train, holdout, params, cats)
+        preds[name] = (m_s, p_s, m_r, p_r)
 
-    scores = {}
-    for col, spec in params.schema_.items():
-        if col in params.data.exclude:
-            continue
-        r, s = real[col], synthetic[col]
-        if spec.type == "numeric":
-            r, s = r.dropna(), s.dropna()
-            score = KSComplement.compute(r, s) if len(r) and len(s) else math.nan
-        else:
-            score = TVComplement.compute(r.fillna("(missing)"), s.fillna("(missing)")) if len(s) else math.nan
-        scores[col] = float(score)
-    return scores
+        def one_round(idx, p_s=p_s, p_r=p_r):
+            tstr = utility.scores(y[idx], None if p_s is None else p_s[idx])
+            trtr = utility.scores(y[idx], p_r[idx])
+            vals = {f"tstr.{k}": v for k, v in tstr.items()}
+            vals.update({f"trtr.{k}": v for k, v in trtr.items()})
+            vals.update({f"ratio.{k}": (tstr[k] / trtr[k] if trtr[k] else math.nan) for k in tstr})
+            return vals
+
+        cis = utility.bootstrap(one_round, len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
+        out[name] = {metric: {kind: cis[f"{kind}.{metric}"] for kind in ("tstr", "trtr", "ratio")}
+                     for metric in ("roc_auc", "pr_auc", "balanced_accuracy", "minority_f1")}
+    m_s, _, m_r, _ = preds["gradient_boosting"]
+    out["importance_rank_correlation"] = utility.importance_rank_correlation(
+        m_s, m_r, holdout, params, cats, rows=vp.importance_rows, seed=vp.seed)
+    return out, preds
+
+
+def _fairness(y, p_s, p_r, groups, params) -> dict[str, Any]:
+    vp, k = params.validate_, params.data.min_group_size
+    out = {}
+    for attr in params.data.protected:
+        s = groups[attr]
+        gaps = fairness.gap_bootstrap(y, p_s >= 0.5, p_r >= 0.5, s, k=k,
+                                      rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
+        out[attr] = {"tstr": fairness.fairness_metrics(y, p_s, s, k),
+                     "trtr": fairness.fairness_metrics(y, p_r, s, k), **gaps}
+    return out
+
+
+def _shares(df: pd.DataFrame, params: Params, attr: str) -> dict[str, Any]:
+    """Group shares and positive rates, suppressing groups under k rows."""
+    k = params.data.min_group_size
+    labels = fairness.group_columns(df, params.model_copy(update={"data": params.data.model_copy(
+        update={"intersections": []})}))[attr]
+    positive = (df[params.data.target] == params.data.positive_label).astype(float)
+    out = {}
+    for g, grp in positive.groupby(labels):
+        out[str(g)] = ({"share": len(grp) / len(df), "base_rate": float(grp.mean())} if len(grp) >= k
+                       else {"under_k": True})
+    return out
 
 
 def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, params: Params
              ) -> tuple[dict[str, Any], list[CheckResult]]:
-    """Utility and fidelity of `synthetic`. Returns the report and its checks."""
-    tstr = learner_auc(synthetic, holdout, params)
-    trtr = learner_auc(train, holdout, params)
-    ratio = tstr / trtr if trtr and not math.isnan(trtr) else math.nan
-    fidelity = column_fidelity(train, synthetic, params)
-    mean_fid = float(np.mean(list(fidelity.values()))) if fidelity else math.nan
-    spec = params.gates.spec
-    checks = [
-        CheckResult.evaluate("tstr_ratio", ratio, spec("tstr_ratio").threshold, goal="maximize",
-                             severity=spec("tstr_ratio").severity, stage="validate",
-                             breakdown={"tstr_auc": tstr, "trtr_auc": trtr}),
-        CheckResult.evaluate("fidelity_column", mean_fid, spec("fidelity_column").threshold,
-                             goal="maximize", severity=spec("fidelity_column").severity,
-                             stage="validate", breakdown=fidelity),
+    """Every validation metric, with intervals, and one check per validation gate."""
+    vp = params.validate_
+    cats = _categories(params, train, holdout, synthetic)
+    _, y = utility.design(holdout, params, cats)
+    columns = fidelity.column_scores(train, synthetic, params)
+    pairs = fidelity.pair_scores(train, synthetic, params)
+    quality = fidelity.quality_properties(train, synthetic, params, max_rows=vp.quality_rows, seed=vp.seed)
+    cover = fidelity.coverage(train, synthetic, params)
+    disting = fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows, seed=vp.seed)
+    util, preds = _utility(train, holdout, synthetic, params, cats, y)
+    _, p_s, _, p_r = preds["gradient_boosting"]
+    groups = fairness.group_columns(holdout, params)
+    if p_s is None:  # one class only in the synthetic labels: nothing downstream can be scored
+        p_s = np.full(len(y), float(np.mean(synthetic[params.data.target] == params.data.positive_label)))
+    subgroups = fairness.subgroup_utility(y, p_s, p_r, groups, params, f1_drop=vp.subgroup_f1_drop)
+    fair = _fairness(y, p_s, p_r, groups, params)
+    representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a)}
+                      for a in params.data.protected}
+    report = {
+        "synthetic_rows": len(synthetic), "holdout_rows": len(holdout),
+        "fidelity": {"columns": columns, "pairs": pairs, "quality_report": quality, "coverage": cover,
+                     "distinguishability_auc": disting},
+        "utility": util, "subgroups": subgroups, "fairness": fair, "representation": representation,
+        "fairness_mode": params.generate.fairness.mode,
+        "tstr_auc": util["gradient_boosting"]["roc_auc"]["tstr"]["point"],
+        "trtr_auc": util["gradient_boosting"]["roc_auc"]["trtr"]["point"],
+    }
+    report["tstr_ratio"] = util["gradient_boosting"]["roc_auc"]["ratio"]["point"]
+    return report, _checks(report, params)
+
+
+def _nanmax(values) -> float:
+    values = list(values)
+    return math.nan if not values or any(math.isnan(v) for v in values) else max(values)
+
+
+def _nanmin(values) -> float:
+    values = list(values)
+    return math.nan if not values or any(math.isnan(v) for v in values) else min(values)
+
+
+def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
+    spec, fid = params.gates.spec, report["fidelity"]
+
+    def check(name, score, goal, breakdown):
+        s = spec(name)
+        return CheckResult.evaluate(name, score, s.threshold, goal=goal, severity=s.severity,
+                                    stage="validate", breakdown=breakdown)
+
+    cols = fid["columns"]
+    ratios = {n: report["utility"][n]["roc_auc"]["ratio"] for n in LEARNERS}
+    fair_attr = params.generate.fairness.attribute if params.generate.fairness.mode != "none" else None
+    dp_gaps = {a: v["dp_difference_gap"]["upper"] for a, v in report["fairness"].items()}
+    eo_gaps = {a: v["eo_difference_gap"]["upper"] for a, v in report["fairness"].items()}
+    dp_score = _nanmax(dp_gaps.values())
+    if fair_attr in dp_gaps:  # a fairness mode must make its attribute fairer, not merely as fair
+        dp_score = max(dp_score, dp_gaps[fair_attr] + spec("fairness_dp_gap").threshold)
+    return [
+        check("fidelity_column", float(np.mean([c["complement"] for c in cols.values()])), "maximize",
+              {c: v["complement"] for c, v in cols.items()}),
+        check("fidelity_js", _nanmax(c["js_distance"] for c in cols.values()), "minimize",
+              {c: v["js_distance"] for c, v in cols.items()}),
+        check("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize", {}),
+        check("quality_column_shapes", fid["quality_report"].get("column_shapes", math.nan), "maximize",
+              fid["quality_report"]),
+        check("quality_column_pair_trends", fid["quality_report"].get("column_pair_trends", math.nan),
+              "maximize", fid["quality_report"]),
+        check("distinguishability", fid["distinguishability_auc"], "minimize", {}),
+        check("coverage", _nanmin(fid["coverage"].values()), "maximize", fid["coverage"]),
+        check("tstr_ratio", _nanmin(r["lower"] for r in ratios.values()), "maximize",
+              {"bound": "lower", **{n: r for n, r in ratios.items()}}),
+        check("subgroup_f1", float(len(report["subgroups"]["flagged"])), "minimize",
+              {"flagged": report["subgroups"]["flagged"]}),
+        check("fairness_dp_gap", dp_score, "minimize", {"bound": "upper", "by_attribute": dp_gaps,
+                                                        "fairness_mode_attribute": fair_attr}),
+        check("fairness_eo_gap", _nanmax(eo_gaps.values()), "minimize", {"bound": "upper", "by_attribute": eo_gaps}),
     ]
-    report = {"tstr_auc": tstr, "trtr_auc": trtr, "tstr_ratio": ratio, "learner":
-              "HistGradientBoostingClassifier", "column_fidelity": fidelity,
-              "mean_column_fidelity": mean_fid, "synthetic_rows": len(synthetic)}
-    return report, checks

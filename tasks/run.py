@@ -88,6 +88,7 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: st
     gates, receipt = read("gate", "gates.json"), read("promote", "receipt.json")
     results = gates.get("results") or read("audit", "audit.json").get("checks", [])
     promoted = bool(receipt.get("promoted")) and error is None
+    passed = bool(gates) and gates.get("promotable", False) and error is None
     cumulative = _cumulative(ws, snap)
     dvc_committed: list[str] = []
     if promoted and commit_dvc and lineage.is_dvc_project(ws.root):
@@ -96,6 +97,7 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: st
         "run_id": tracking.run_id,
         "mlflow_run_id": tracking.parent_run_id,
         "promoted": promoted,
+        "gates_passed": passed,
         "gates": [{"name": r["name"], "passed": r["passed"], "score": r["score"],
                    "threshold": r["threshold"], "severity": r["severity"]} for r in results],
         "failed_gates": [r["name"] for r in results if not r["passed"] and r["severity"] == "block"],
@@ -115,7 +117,7 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: st
     trk.log_json(tracking, tracking.parent_run_id, "summary.json", summary)
     if not training:  # nothing trained: the run spent no privacy budget
         trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0})
-    trk.finish_pipeline(tracking, "FINISHED" if promoted else "FAILED")
+    trk.finish_pipeline(tracking, "FINISHED" if (promoted or (passed and not receipt)) else "FAILED")
     if summary_json:
         write_json_atomic(ws.path(summary_json), summary)
     return summary

@@ -57,7 +57,8 @@ def _checks(payload: dict[str, Any]) -> list[CheckResult]:
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
-def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                 check_budget: bool = True) -> dict[str, Any]:
     """Snapshot the source and the holdout into artifacts/ingest/, content-hashed."""
     from synthgov.data import read_source
     from synthgov.ingest import ingest
@@ -72,7 +73,8 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     _write_parquet(held, out / "holdout.parquet")
     manifest["source"] = d.source
     write_json_atomic(out / "snapshot.json", manifest)
-    _check_budget(ws, params, manifest)
+    if check_budget:
+        _check_budget(ws, params, manifest)
     with trk.stage_run(tracking, "ingest") as run_id:
         if run_id:
             trk.log_metrics(tracking, run_id, {"train_rows": manifest["train_rows"],
@@ -205,16 +207,25 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
     train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
     holdout = pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet")
     synthetic = pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet")
+    from synthgov.report_html import validation_html
+
     report, checks = validate(train, holdout, synthetic, params)
     report["checks"] = [c.model_dump(mode="json") for c in checks]
-    write_json_atomic(ws.stage_dir("validate") / "validation.json", report)
+    out = ws.stage_dir("validate")
+    write_json_atomic(out / "validation.json", report)
+    page = out / "validation.html"
+    page.with_name(".validation.html.tmp").write_text(validation_html(report, train, synthetic, params))
+    os.replace(page.with_name(".validation.html.tmp"), page)
     with trk.stage_run(tracking, "validate") as run_id:
         if run_id:
-            trk.log_metrics(tracking, run_id, {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"]})
-            trk.log_metrics(tracking, tracking.parent_run_id,
-                            {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"]})
+            headline = {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"],
+                        "tstr_ratio": report["tstr_ratio"],
+                        "distinguishability_auc": report["fidelity"]["distinguishability_auc"]}
+            trk.log_metrics(tracking, run_id, headline)
+            trk.log_metrics(tracking, tracking.parent_run_id, headline)
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
             trk.log_json(tracking, run_id, "validation.json", report)
+            tracking.client().log_artifact(run_id, str(page))
     log.info("validate: TSTR %.4f, TRTR %.4f", report["tstr_auc"], report["trtr_auc"])
     return report
 
@@ -249,7 +260,9 @@ def gate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = N
     results: list[CheckResult] = []
     for stage, name in [("audit", "audit.json"), ("train", "training.json"),
                         ("validate", "validation.json"), ("attack", "attack.json")]:
-        results += _checks(ws.read_json(stage, name))
+        path = ws.root / "artifacts" / stage / name
+        if path.is_file():  # `synthgov evaluate` has no audit and no training
+            results += _checks(ws.read_json(stage, name))
     verdict = gate(results)
     write_json_atomic(ws.stage_dir("gate") / "gates.json", verdict)
     with trk.stage_run(tracking, "gate") as run_id:
@@ -261,8 +274,29 @@ def gate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = N
     return verdict
 
 
+@task(name="import-synthetic", cache_policy=NO_CACHE)
+def import_synthetic_stage(workspace: str, params: Params, synthetic_path: str,
+                           tracking: trk.Tracking | None = None) -> dict[str, Any]:
+    """Conform a synthetic table made by any tool into artifacts/generate/ (for `synthgov evaluate`)."""
+    from synthgov.data import conform, content_hash, read_table
+
+    ws = Workspace(workspace)
+    synthetic, type_errors = conform(read_table(ws.path(synthetic_path)), params.schema_, synthetic_path)
+    out = ws.stage_dir("generate")
+    _write_parquet(synthetic, out / "synthetic.parquet")
+    report = {"rows": len(synthetic), "imported_from": synthetic_path, "type_errors": type_errors,
+              "content_hash": content_hash(synthetic)}
+    write_json_atomic(out / "generate.json", report)
+    with trk.stage_run(tracking, "import-synthetic") as run_id:
+        if run_id:
+            trk.log_metrics(tracking, run_id, {"rows": len(synthetic)})
+            tracking.client().set_tag(tracking.parent_run_id, "synthgov.evaluated_file", synthetic_path)
+    return report
+
+
 CANDIDATE_FILES = [("generate", "synthetic.parquet"), ("audit", "audit.json"),
                    ("train", "training.json"), ("validate", "validation.json"),
+                   ("validate", "validation.html"),
                    ("attack", "attack.json"), ("gate", "gates.json")]
 
 

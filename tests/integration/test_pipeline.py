@@ -42,8 +42,18 @@ def workspace(tmp_path, adult) -> Path:
     _set(ws / "params" / "data.yaml", source="data/source.csv", holdout="data/holdout.csv", format="auto")
     _set(ws / "params" / "train.yaml", epochs=3, sample_rate=0.2)
     _set(ws / "params" / "privacy.yaml", epsilon=4.0)
-    _set(ws / "params" / "gates.yaml", tstr_ratio={"threshold": 0.6, "severity": "block"},
+    # 1,500 rows and 3 epochs make a weak model: this workspace tests the governance mechanics,
+    # so the size-dependent quality gates are loosened (their own tests run on full Adult).
+    _set(ws / "params" / "gates.yaml", tstr_ratio={"threshold": 0.5, "severity": "block"},
          fidelity_column={"threshold": 0.7, "severity": "block"},
+         fidelity_js={"threshold": 0.5, "severity": "block"},
+         fidelity_pairs={"threshold": 0.5, "severity": "block"},
+         quality_column_shapes={"threshold": 0.5, "severity": "block"},
+         quality_column_pair_trends={"threshold": 0.5, "severity": "block"},
+         coverage={"threshold": 0.5, "severity": "block"},
+         distinguishability={"threshold": 0.99, "severity": "block"},
+         fairness_dp_gap={"threshold": 1.0, "severity": "block"},
+         fairness_eo_gap={"threshold": 1.0, "severity": "block"},
          dcr_share={"threshold": 0.6, "severity": "block"})
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
                 ["git", "config", "user.name", "t"]):
@@ -106,6 +116,7 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
 
     # Run 2: a gate that cannot be met
     _set(ws / "params" / "gates.yaml", tstr_ratio={"threshold": 1.5, "severity": "block"})
+    # (the lower bound of the TSTR/TRTR ratio cannot reach 1.5)
     code, failed = _run(ws, "summary2.json")
 
     # Assert: not promoted, non-zero exit, failed gate named, earlier release byte-identical
