@@ -95,6 +95,12 @@ def group_stats(df: pd.DataFrame, params: Params, column: str) -> dict[str, Any]
             out[str(group)] = {"count": None, "share": None, "base_rate": None, "under_k": True}
     di = min(rates) / max(rates) if len(rates) >= 2 and max(rates) > 0 else math.nan
     sizes = table["count"]
+    reference = params.data.reference_population.get(column, {})
+    for group, share in reference.items():
+        entry = out.setdefault(group, {"count": None, "share": None, "base_rate": None, "under_k": True})
+        entry["reference_share"] = share
+        source_share = entry["share"] if entry["share"] is not None else 0.0
+        entry["reference_gap_flag"] = abs(source_share - share) > params.data.reference_gap
     return {"groups": out, "disparate_impact": di, "min_group_size": int(sizes.min()) if len(sizes) else 0}
 
 

@@ -26,6 +26,18 @@ from synthgov.errors import GateFailedError, SynthgovError
 log = logging.getLogger("synthgov")
 
 
+def _role_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Overrides of the column roles: --target, --positive-label, --protected."""
+    out: dict[str, Any] = {}
+    if args.target:
+        out["data.target"] = args.target
+    if args.positive_label:
+        out["data.positive_label"] = args.positive_label
+    if args.protected:
+        out["data.protected"] = [c.strip() for c in args.protected.split(",") if c.strip()]
+    return out
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if args.source:
@@ -34,12 +46,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["data.holdout"] = str(Path(args.holdout).resolve()) if args.holdout else None
     elif args.holdout:
         out["data.holdout"] = str(Path(args.holdout).resolve())
-    if args.target:
-        out["data.target"] = args.target
-    if args.positive_label:
-        out["data.positive_label"] = args.positive_label
-    if args.protected:
-        out["data.protected"] = [c.strip() for c in args.protected.split(",") if c.strip()]
+    out.update(_role_overrides(args))
     if args.epsilon is not None:
         out["privacy.epsilon"] = args.epsilon
     if args.rows is not None:
@@ -119,13 +126,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from synthgov.params import load_params
 
     overrides = {"data.source": str(Path(args.train).resolve()), "data.format": "auto",
-                 "data.holdout": str(Path(args.holdout).resolve())}
-    if args.target:
-        overrides["data.target"] = args.target
-    if args.positive_label:
-        overrides["data.positive_label"] = args.positive_label
-    if args.protected:
-        overrides["data.protected"] = [c.strip() for c in args.protected.split(",") if c.strip()]
+                 "data.holdout": str(Path(args.holdout).resolve()), **_role_overrides(args)}
     params = load_params(args.params_dir, overrides)
     summary = evaluate(params=params, synthetic_path=str(Path(args.synthetic).resolve()),
                        workspace=str(Path(args.workspace).resolve()), tracking_uri=args.tracking_uri,

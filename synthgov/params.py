@@ -81,6 +81,8 @@ class DataParams(_Frozen):
     protected: list[str] = Field(default_factory=lambda: ["sex", "race", "age"])
     protected_bins: dict[str, list[float]] = Field(default_factory=dict)
     intersections: list[list[str]] = Field(default_factory=list)
+    reference_population: dict[str, dict[str, float]] = Field(default_factory=dict)
+    reference_gap: float = Field(0.10, gt=0.0, lt=1.0)
     exclude: list[str] = Field(default_factory=list)
     min_group_size: int = Field(20, ge=1)
 
@@ -248,6 +250,11 @@ class Params(_Frozen):
                 f"data.positive_label '{self.data.positive_label}' must be one of the declared "
                 f"categories of target '{self.data.target}'"
             )
+        for attr, shares in self.data.reference_population.items():
+            if attr not in self.data.protected:
+                raise ValueError(f"data.reference_population names '{attr}', which is not protected")
+            if abs(sum(shares.values()) - 1.0) > 0.01:
+                raise ValueError(f"data.reference_population.{attr} shares must sum to 1")
         for col in [*self.data.protected, *self.data.exclude, *sum(self.data.intersections, [])]:
             if col not in cols:
                 raise ValueError(f"column '{col}' in data.yaml is not declared in schema.yaml")

@@ -102,7 +102,8 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
         p_s = np.full(len(y), float(np.mean(synthetic[params.data.target] == params.data.positive_label)))
     subgroups = fairness.subgroup_utility(y, p_s, p_r, groups, params, f1_drop=vp.subgroup_f1_drop)
     fair = _fairness(y, p_s, p_r, groups, params)
-    representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a)}
+    representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a),
+                          "reference": params.data.reference_population.get(a)}
                       for a in params.data.protected}
     report = {
         "synthetic_rows": len(synthetic), "holdout_rows": len(holdout),

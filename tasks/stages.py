@@ -52,6 +52,13 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _candidate_frames(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The training snapshot, the real holdout and the synthetic candidate."""
+    return (pd.read_parquet(ws.stage_dir("ingest") / "train.parquet"),
+            pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet"),
+            pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet"))
+
+
 def _checks(payload: dict[str, Any]) -> list[CheckResult]:
     return [CheckResult.model_validate(c) for c in payload.get("checks", [])]
 
@@ -200,15 +207,12 @@ def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 
 @task(name="validate", cache_policy=NO_CACHE)
 def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
-    """TSTR against TRTR on the real holdout, and per-column fidelity."""
+    """Fidelity, TSTR against TRTR with intervals, subgroup utility and fairness (validation.json/.html)."""
+    from synthgov.report_html import validation_html
     from synthgov.validate import validate
 
     ws = Workspace(workspace)
-    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
-    holdout = pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet")
-    synthetic = pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet")
-    from synthgov.report_html import validation_html
-
+    train, holdout, synthetic = _candidate_frames(ws)
     report, checks = validate(train, holdout, synthetic, params)
     report["checks"] = [c.model_dump(mode="json") for c in checks]
     out = ws.stage_dir("validate")
@@ -236,9 +240,7 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     from synthgov.attack import attack
 
     ws = Workspace(workspace)
-    train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
-    holdout = pd.read_parquet(ws.stage_dir("ingest") / "holdout.parquet")
-    synthetic = pd.read_parquet(ws.stage_dir("generate") / "synthetic.parquet")
+    train, holdout, synthetic = _candidate_frames(ws)
     report, checks = attack(synthetic, train, holdout, params)
     report["checks"] = [c.model_dump(mode="json") for c in checks]
     write_json_atomic(ws.stage_dir("attack") / "attack.json", report)

@@ -32,6 +32,9 @@ def test_audit_on_adult_reports_shares_and_flags_sex(adult_audit):
     assert by_name["audit_disparate_impact"].severity == "warn"
     # no raw values leave Great Expectations
     assert "partial_unexpected_list" not in str(report["contract"])
+    # shares against the declared reference population (US census 1990)
+    assert sex["groups"]["Female"]["reference_gap_flag"] is True  # 33 % against 51 %
+    assert report["bias"]["race"]["groups"]["White"]["reference_gap_flag"] is False  # 85 % against 80 %
 
 
 @pytest.mark.parametrize("defect, column", [
@@ -60,7 +63,8 @@ def test_audit_type_change_fails_contract(params, adult):
 def test_small_groups_are_suppressed(params, adult):
     report, checks = audit(small(adult[0], 300), params)
     other = report["bias"]["race"]["groups"]["Other"]
-    assert other == {"count": None, "share": None, "base_rate": None, "under_k": True}
+    assert {k: other[k] for k in ("count", "share", "base_rate", "under_k")} == {
+        "count": None, "share": None, "base_rate": None, "under_k": True}
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
@@ -124,3 +128,19 @@ def test_vectorised_fairness_gap_matches_fairlearn():
     assert gaps["dp_difference_gap"]["point"] == pytest.approx(dp)
     assert gaps["eo_difference_gap"]["point"] == pytest.approx(eo)
     assert gaps["dp_difference_gap"]["lower"] < dp < gaps["dp_difference_gap"]["upper"]
+
+
+def test_fairness_mode_must_make_its_attribute_fairer(params, adult):
+    # Setup: real data as the candidate is about as fair as the real model, not fairer
+    train, test = adult[0].head(8000), adult[1].head(6000)
+    candidate = adult[0].iloc[8000:16000].reset_index(drop=True)
+    parity = params.model_copy(update={"generate": params.generate.model_copy(update={
+        "fairness": params.generate.fairness.model_copy(update={"mode": "parity", "attribute": "sex"})})})
+    # Run
+    plain_report, plain = validate(train, test, candidate, params)
+    fair_report, fair = validate(train, test, candidate, parity)
+    # Assert: the same gap passes without a fairness mode and fails with one
+    plain_gate = {c.name: c for c in plain}["fairness_dp_gap"]
+    fair_gate = {c.name: c for c in fair}["fairness_dp_gap"]
+    assert plain_gate.passed and not fair_gate.passed
+    assert fair_report["representation"]["sex"]["reference"] == {"Female": 0.513, "Male": 0.487}
