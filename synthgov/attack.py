@@ -22,7 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from synthgov.checks import CheckResult
 from synthgov.params import Params
-from synthgov.validate import categories_of
+from synthgov.utility import categories_of
 
 
 def _rows_hash(df: pd.DataFrame) -> np.ndarray:

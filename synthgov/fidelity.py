@@ -27,7 +27,7 @@ def _columns(params: Params) -> list[str]:
     return [c for c in params.schema_ if c not in params.data.exclude]
 
 
-def _distribution(real: pd.Series, syn: pd.Series, spec) -> tuple[np.ndarray, np.ndarray]:
+def distribution(real: pd.Series, syn: pd.Series, spec) -> tuple[np.ndarray, np.ndarray]:
     """Aligned frequency vectors of a column over public bins or the union of labels."""
     if spec.type == "numeric":
         edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
@@ -57,7 +57,7 @@ def column_scores(real: pd.DataFrame, syn: pd.DataFrame, params: Params) -> dict
             comp = KSComplement.compute(rr, ss) if len(rr) and len(ss) else math.nan
         else:
             comp = TVComplement.compute(r.fillna(MISSING), s.fillna(MISSING))
-        p, q = _distribution(r, s, spec)
+        p, q = distribution(r, s, spec)
         js = float(jensenshannon(p / p.sum(), q / q.sum(), base=2)) if p.sum() and q.sum() else math.nan
         out[col] = {"complement": float(comp), "js_distance": js}
     return out

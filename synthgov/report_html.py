@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov.fidelity import _distribution
+from synthgov.fidelity import distribution
 from synthgov.params import Params
 
 
@@ -38,7 +38,7 @@ def _marginals(real: pd.DataFrame, syn: pd.DataFrame, params: Params) -> str:
     fig, axes = plt.subplots(int(np.ceil(len(cols) / ncols)), ncols, figsize=(14, 3 * np.ceil(len(cols) / ncols)))
     suppressed = 0
     for ax, col in zip(np.ravel(axes), cols):
-        p, q = _distribution(real[col], syn[col], params.schema_[col])
+        p, q = distribution(real[col], syn[col], params.schema_[col])
         small = p < k
         suppressed += int(small.sum() and (p[small] > 0).sum())
         p = np.where(small, 0.0, p)

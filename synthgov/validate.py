@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from synthgov import fairness, fidelity, utility
+from synthgov.audit import protected_groups
 from synthgov.checks import CheckResult
 from synthgov.params import Params
-from synthgov.utility import categories_of  # noqa: F401  (re-exported for the attack stage)
 
 LEARNERS = ("gradient_boosting", "logistic_regression")
 
@@ -74,8 +74,7 @@ def _fairness(y, p_s, p_r, groups, params) -> dict[str, Any]:
 def _shares(df: pd.DataFrame, params: Params, attr: str) -> dict[str, Any]:
     """Group shares and positive rates, suppressing groups under k rows."""
     k = params.data.min_group_size
-    labels = fairness.group_columns(df, params.model_copy(update={"data": params.data.model_copy(
-        update={"intersections": []})}))[attr]
+    labels = protected_groups(df, params, attr).fillna("(missing)").astype(str)
     positive = (df[params.data.target] == params.data.positive_label).astype(float)
     out = {}
     for g, grp in positive.groupby(labels):

@@ -213,8 +213,12 @@ class DPAutoregressive:
 
     def _run(self, model: nn.Module, optimizer, loader, steps: int) -> float:
         """Exactly `steps` optimisation steps, so the spent epsilon is the calibrated one."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            return self._steps(model, optimizer, loader, steps)
+
+    def _steps(self, model: nn.Module, optimizer, loader, steps: int) -> float:
         done, last = 0, float("nan")
-        warnings.filterwarnings("ignore", message="Full backward hook is firing")
         while done < steps:
             for batch in loader:
                 if done == steps:
