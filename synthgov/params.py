@@ -172,25 +172,26 @@ class GateSpec(_Frozen):
     severity: Literal["block", "warn"] = "block"
 
 
-GATE_NAMES = {
-    "audit_contract": "maximize",
-    "audit_disparate_impact": "maximize",
-    "audit_min_group_size": "maximize",
-    "privacy_epsilon": "minimize",
-    "fidelity_column": "maximize",
-    "fidelity_js": "minimize",
-    "fidelity_pairs": "maximize",
-    "quality_column_shapes": "maximize",
-    "quality_column_pair_trends": "maximize",
-    "distinguishability": "minimize",
-    "coverage": "maximize",
-    "tstr_ratio": "maximize",
-    "subgroup_f1": "minimize",
-    "fairness_dp_gap": "minimize",
-    "fairness_eo_gap": "minimize",
-    "exact_match_excess": "minimize",
-    "dcr_share": "minimize",
-}
+# Every gate a run evaluates; each check declares its own goal where it is computed.
+GATE_NAMES = frozenset({
+    "audit_contract",
+    "audit_disparate_impact",
+    "audit_min_group_size",
+    "privacy_epsilon",
+    "fidelity_column",
+    "fidelity_js",
+    "fidelity_pairs",
+    "quality_column_shapes",
+    "quality_column_pair_trends",
+    "distinguishability",
+    "coverage",
+    "tstr_ratio",
+    "subgroup_f1",
+    "fairness_dp_gap",
+    "fairness_eo_gap",
+    "exact_match_excess",
+    "dcr_share",
+})
 
 
 class GatesParams(_Frozen):

@@ -69,8 +69,7 @@ def record_lineage(workspace: str, tracking: trk.Tracking) -> dict[str, str]:
     client = tracking.client()
     for key, value in facts.items():
         client.set_tag(tracking.parent_run_id, f"synthgov.{key}", value)
-    client.set_tag(tracking.parent_run_id, "synthgov.git_commit", lineage.git_commit())
-    return {**facts, "git_commit": lineage.git_commit()}
+    return {**facts, "git_commit": client.get_run(tracking.parent_run_id).data.tags["synthgov.git_commit"]}
 
 
 @task(name="finish-run", cache_policy=NO_CACHE)
