@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, roc_auc_score
 
 from synthgov.audit import protected_groups
 from synthgov.params import Params
+from synthgov.utility import interval, resample_weights, weighted_auc
 
 
 def group_columns(holdout: pd.DataFrame, params: Params) -> dict[str, pd.Series]:
@@ -33,63 +33,50 @@ def group_columns(holdout: pd.DataFrame, params: Params) -> dict[str, pd.Series]
     return groups
 
 
-def _rates(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    neg, pos = y == 0, y == 1
-    return {"fpr": float(pred[neg].mean()) if neg.any() else math.nan,
-            "fnr": float(1 - pred[pos].mean()) if pos.any() else math.nan}
-
-
-def _group_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    pred = (p >= 0.5).astype(int)
-    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan
-    return {"roc_auc": auc, "f1": float(f1_score(y, pred, zero_division=0)), **_rates(y, pred)}
-
-
-def _f1(y: np.ndarray, pred: np.ndarray) -> float:
-    tp = float(np.sum(pred & y))
-    denom = float(np.sum(pred) + np.sum(y))
-    return 2 * tp / denom if denom else 0.0
-
-
-def _significant_drop(y: np.ndarray, p_tstr: np.ndarray, p_trtr: np.ndarray, f1_drop: float,
-                      rounds: int, seed: int) -> bool:
-    """True when TSTR F1 < (1 - f1_drop) x TRTR F1 even at the upper 95% bootstrap bound."""
-    yb, a, b = y.astype(bool), p_tstr >= 0.5, p_trtr >= 0.5
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(rounds):
-        i = rng.integers(0, len(y), len(y))
-        diffs.append(_f1(yb[i], a[i]) - (1 - f1_drop) * _f1(yb[i], b[i]))
-    return bool(np.quantile(diffs, 0.975) < 0)
+def _group_draws(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
+    """ROC-AUC, F1, FPR and FNR at threshold 0.5, for every row of weights W (point and resamples)."""
+    yb, pred = y.astype(bool), p >= 0.5
+    tp, fp, fn, tn = (W @ (a & b).astype(float) for a, b in
+                      ((pred, yb), (pred, ~yb), (~pred, yb), (~pred, ~yb)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"roc_auc": weighted_auc(W, y, p),
+                "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),  # sklearn's zero_division=0
+                "fpr": fp / (fp + tn), "fnr": fn / (fn + tp)}
 
 
 def subgroup_utility(y: np.ndarray, p_tstr: np.ndarray, p_trtr: np.ndarray, groups: dict[str, pd.Series],
                      params: Params, *, f1_drop: float) -> dict[str, Any]:
-    """ROC-AUC, F1, FPR and FNR per group for TSTR and TRTR, the gaps, and the flagged groups.
+    """ROC-AUC, F1, FPR and FNR per group for TSTR and TRTR, the gaps, all with bootstrap intervals,
+    and the flagged groups.
 
-    A group is flagged when its TSTR F1 is more than `f1_drop` below its TRTR F1, significantly:
-    the upper bound of a bootstrap interval of the difference stays below zero.
+    One seeded bootstrap of the holdout rows serves every group. A group is flagged when its TSTR
+    F1 is more than `f1_drop` below its TRTR F1, significantly: the upper bound of the interval of
+    TSTR F1 - (1 - f1_drop) x TRTR F1 stays below zero. Groups under k rows, or with fewer than k
+    positives (F1 and FNR rest on them), are reported as too small and not scored.
     """
-    k = params.data.min_group_size
+    k, vp = params.data.min_group_size, params.validate_
+    W = resample_weights(len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
     out: dict[str, Any] = {}
     flagged = []
     for attr, labels in groups.items():
         rows = {}
         for g in sorted(labels.unique()):
             idx = (labels == g).to_numpy()
-            if idx.sum() < k or y[idx].sum() < k:  # F1 and FNR rest on the group's positives
+            if idx.sum() < k or y[idx].sum() < k:
                 rows[g] = {"too_small": True}
                 continue
-            tstr, trtr = _group_scores(y[idx], p_tstr[idx]), _group_scores(y[idx], p_trtr[idx])
-            gap = {m: tstr[m] - trtr[m] for m in tstr}
-            flag = trtr["f1"] > 0 and tstr["f1"] < (1 - f1_drop) * trtr["f1"] and _significant_drop(
-                y[idx], p_tstr[idx], p_trtr[idx], f1_drop, params.validate_.bootstrap_rounds,
-                params.validate_.seed)
-            rows[g] = {"rows": int(idx.sum()), "tstr": tstr, "trtr": trtr, "gap": gap, "flagged": flag}
+            tstr, trtr = _group_draws(W[:, idx], y[idx], p_tstr[idx]), _group_draws(W[:, idx], y[idx], p_trtr[idx])
+            drop = interval(tstr["f1"] - (1 - f1_drop) * trtr["f1"])
+            flag = bool(trtr["f1"][0] > 0 and drop["point"] < 0 and drop["upper"] < 0)
+            rows[g] = {"rows": int(idx.sum()),
+                       "tstr": {m: interval(v) for m, v in tstr.items()},
+                       "trtr": {m: interval(v) for m, v in trtr.items()},
+                       "gap": {m: interval(tstr[m] - trtr[m]) for m in tstr},
+                       "f1_drop_margin": drop, "flagged": flag}
             if flag:
                 flagged.append(f"{attr}={g}")
         out[attr] = rows
-    return {"groups": out, "flagged": flagged}
+    return {"groups": out, "flagged": flagged, "bootstrap_rounds": vp.bootstrap_rounds}
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
@@ -110,7 +97,8 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 def fairness_metrics(y: np.ndarray, p: np.ndarray, sensitive: pd.Series, k: int) -> dict[str, Any]:
-    """fairlearn's demographic-parity difference/ratio and equalized-odds difference, and ECE by group."""
+    """fairlearn's demographic-parity difference/ratio (groups of >= k rows) and equalized-odds
+    difference (groups that also hold >= k positives and >= k negatives), and ECE by group."""
     from fairlearn.metrics import (demographic_parity_difference, demographic_parity_ratio,
                                    equalized_odds_difference)
 
@@ -121,41 +109,63 @@ def fairness_metrics(y: np.ndarray, p: np.ndarray, sensitive: pd.Series, k: int)
                 "equalized_odds_difference": math.nan, "ece_by_group": {}, "ece_gap": math.nan}
     pred = (p >= 0.5).astype(int)
     ece = {str(g): expected_calibration_error(y[s == g], p[s == g]) for g in np.unique(s)}
+    # equalized odds over the groups that also hold at least k positives and k negatives
+    frame = pd.DataFrame({"s": s, "y": y})
+    classes = frame.groupby("s")["y"].agg(["sum", "count"])
+    eo_groups = classes.index[(classes["sum"] >= k) & (classes["count"] - classes["sum"] >= k)]
+    eo_rows = np.isin(s, eo_groups)
+    eo = (float(equalized_odds_difference(y[eo_rows], pred[eo_rows], sensitive_features=s[eo_rows]))
+          if len(eo_groups) >= 2 else math.nan)
     return {"demographic_parity_difference": float(demographic_parity_difference(y, pred, sensitive_features=s)),
             "demographic_parity_ratio": float(demographic_parity_ratio(y, pred, sensitive_features=s)),
-            "equalized_odds_difference": float(equalized_odds_difference(y, pred, sensitive_features=s)),
+            "equalized_odds_difference": eo,
             "ece_by_group": ece, "ece_gap": float(max(ece.values()) - min(ece.values()))}
 
 
-def _group_gaps(W: np.ndarray, y: np.ndarray, pred: np.ndarray, G: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """Demographic-parity and equalized-odds differences for every row-weighting in W (rounds x n).
+def _group_gaps(W: np.ndarray, y: np.ndarray, p: np.ndarray, G: np.ndarray, k: int,
+                bins: int = 10) -> dict[str, np.ndarray]:
+    """Demographic-parity difference and ratio, equalized-odds difference, and ECE per group and
+    its spread, for every row-weighting in W (rounds x n).
 
-    A rate is scored only when its denominator (the group's rows, positives or negatives in the
-    original holdout) holds at least k rows; the others are NaN and left out of the spread.
+    Selection rates are scored for groups of at least k rows; TPR and FPR for groups that also hold
+    at least k positives and k negatives (fairness_metrics applies the same rule); the others are
+    NaN and left out of the spread.
     """
-    def rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        enough = (den[:, None] * G).sum(axis=0) >= k
+    pred = p >= 0.5
+
+    def rate(num: np.ndarray, den: np.ndarray, enough: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             r = (W @ (num[:, None] * G)) / (W @ (den[:, None] * G))
         r[:, ~enough] = np.nan
         return r
 
-    sel = rate(pred.astype(float), np.ones(len(y)))
-    tpr = rate((pred & (y == 1)).astype(float), (y == 1).astype(float))
-    fpr = rate((pred & (y == 0)).astype(float), (y == 0).astype(float))
-    def spread(m: np.ndarray) -> np.ndarray:
+    def spread(m: np.ndarray, ratio: bool = False) -> np.ndarray:
         if np.isnan(m).all():
             return np.full(m.shape[0], np.nan)
-        with np.errstate(invalid="ignore"):
-            return np.nanmax(m, axis=1) - np.nanmin(m, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo, hi = np.nanmin(m, axis=1), np.nanmax(m, axis=1)
+            return lo / hi if ratio else hi - lo
 
-    return {"dp": spread(sel), "eo": np.maximum(spread(tpr), spread(fpr))}
+    sized = G.sum(axis=0) >= k
+    both = sized & ((y == 1) @ G >= k) & ((y == 0) @ G >= k)  # equalized odds needs both classes
+    sel = rate(pred.astype(float), np.ones(len(y)), sized)
+    tpr = rate((pred & (y == 1)).astype(float), (y == 1).astype(float), both)
+    fpr = rate((pred & (y == 0)).astype(float), (y == 0).astype(float), both)
+    # ECE per group: sum over probability bins of |sum of (y - p)| over the group's rows in the bin
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    M = (G[:, :, None] * np.eye(bins)[which][:, None, :]) * (y - p)[:, None, None]
+    calib = np.abs((W @ M.reshape(len(y), -1)).reshape(len(W), G.shape[1], bins)).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ece = calib / (W @ G)
+    return {"dp": spread(sel), "dp_ratio": spread(sel, ratio=True),
+            "eo": np.maximum(spread(tpr), spread(fpr)), "ece": ece, "ece_gap": spread(ece)}
 
 
-def gap_bootstrap(y: np.ndarray, pred_s: np.ndarray, pred_r: np.ndarray, sensitive: pd.Series, *,
-                  k: int, rounds: int, seed: int) -> dict[str, dict[str, float]]:
-    """Intervals of |metric(TSTR)| - |metric(TRTR)| for the demographic-parity and equalized-odds
-    differences, over one seeded bootstrap of the holdout rows (groups of >= k rows only).
+def gap_bootstrap(y: np.ndarray, p_s: np.ndarray, p_r: np.ndarray, sensitive: pd.Series, *,
+                  k: int, rounds: int, seed: int) -> dict[str, Any]:
+    """Intervals of each model's fairness metrics, and of |metric(TSTR)| - |metric(TRTR)| for the
+    demographic-parity and equalized-odds differences, over one seeded bootstrap of the holdout
+    rows (groups of >= k rows only). `p_s`, `p_r`: the two models' positive-class probabilities.
 
     The same group rates as fairlearn's metrics, computed for all resamples at once as
     multiplicity-weighted matrix products (fairlearn's MetricFrame is too slow to resample).
@@ -165,16 +175,16 @@ def gap_bootstrap(y: np.ndarray, pred_s: np.ndarray, pred_r: np.ndarray, sensiti
     kept = [g for g in sizes.index if sizes[g] >= k]
     if len(kept) < 2:
         nan = {"point": math.nan, "lower": math.nan, "upper": math.nan}
-        return {"dp_difference_gap": nan, "eo_difference_gap": nan}
+        return {"dp_difference_gap": nan, "eo_difference_gap": nan, "tstr": {}, "trtr": {}}
     G = np.stack([labels == g for g in kept], axis=1).astype(float)
-    rng = np.random.default_rng(seed)
-    W = np.vstack([np.ones(len(y))] + [np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))
-                                       for _ in range(rounds)]).astype(float)
-    a, b = _group_gaps(W, y, pred_s.astype(bool), G, k), _group_gaps(W, y, pred_r.astype(bool), G, k)
-    out = {}
-    for key, name in (("dp", "dp_difference_gap"), ("eo", "eo_difference_gap")):
-        gap = a[key] - b[key]
-        draws = gap[1:][~np.isnan(gap[1:])]
-        out[name] = {"point": float(gap[0]), "lower": float(np.quantile(draws, 0.025)),
-                     "upper": float(np.quantile(draws, 0.975))}
+    W = resample_weights(len(y), rounds=rounds, seed=seed)
+    p_s, p_r = np.asarray(p_s, dtype=float), np.asarray(p_r, dtype=float)
+    a, b = _group_gaps(W, y, p_s, G, k), _group_gaps(W, y, p_r, G, k)
+    out: dict[str, Any] = {"dp_difference_gap": interval(a["dp"] - b["dp"]),
+                           "eo_difference_gap": interval(a["eo"] - b["eo"])}
+    for kind, m in (("tstr", a), ("trtr", b)):
+        out[kind] = {"demographic_parity_difference": interval(m["dp"]),
+                     "demographic_parity_ratio": interval(m["dp_ratio"]),
+                     "equalized_odds_difference": interval(m["eo"]), "ece_gap": interval(m["ece_gap"]),
+                     "ece_by_group": {str(g): interval(m["ece"][:, i]) for i, g in enumerate(kept)}}
     return out

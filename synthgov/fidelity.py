@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency
 
 from synthgov.encoding import bin_edges
 from synthgov.params import Params
+from synthgov.utility import resample_weights, weighted_auc
 
 MISSING = "(missing)"
 
@@ -42,55 +43,130 @@ def distribution(real: pd.Series, syn: pd.Series, spec) -> tuple[np.ndarray, np.
     return p, q
 
 
-def column_scores(real: pd.DataFrame, syn: pd.DataFrame, params: Params) -> dict[str, dict[str, float]]:
-    """Per column: KS complement (numeric) or TV complement (categorical), and Jensen-Shannon distance."""
-    from sdmetrics.single_column import KSComplement, TVComplement
+def _counts(W: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """Weighted counts of the codes 0..size-1, for every row of weights W (rows x size)."""
+    onehot = sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), size))
+    return np.asarray((onehot.T @ W.T).T)
 
+
+def _js(cr: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return jensenshannon(cr, cs, base=2, axis=1)
+
+
+def _numeric_draws(r: np.ndarray, s: np.ndarray, spec, Wr: np.ndarray, Ws: np.ndarray) -> dict[str, np.ndarray]:
+    rm, sm = ~np.isnan(r), ~np.isnan(s)
+    values = np.unique(np.r_[r[rm], s[sm]])
+    cr = _counts(Wr[:, rm], np.searchsorted(values, r[rm]), len(values))
+    cs = _counts(Ws[:, sm], np.searchsorted(values, s[sm]), len(values))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ks = np.max(np.abs(np.cumsum(cr, axis=1) / cr.sum(axis=1, keepdims=True)
+                           - np.cumsum(cs, axis=1) / cs.sum(axis=1, keepdims=True)), axis=1, initial=-np.inf)
+    complement = np.where(np.isfinite(ks), 1 - ks, np.nan)  # NaN when a side has no values
+    edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
+    nb = len(edges) - 1
+
+    def bins(x: np.ndarray) -> np.ndarray:  # np.histogram's bins over the clipped values, then missing
+        codes = np.full(len(x), nb)
+        ok = ~np.isnan(x)
+        codes[ok] = np.clip(np.searchsorted(edges, np.clip(x[ok], edges[0], edges[-1]), side="right") - 1, 0, nb - 1)
+        return codes
+
+    js = _js(_counts(Wr, bins(r), nb + 1), _counts(Ws, bins(s), nb + 1))
+    # range coverage: overlap of the resampled ranges over the real range
+    present_r, present_s = cr > 0, cs > 0
+    lo_r, hi_r = values[np.argmax(present_r, axis=1)], values[len(values) - 1 - np.argmax(present_r[:, ::-1], axis=1)]
+    lo_s, hi_s = values[np.argmax(present_s, axis=1)], values[len(values) - 1 - np.argmax(present_s[:, ::-1], axis=1)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rng = np.where(hi_r > lo_r, np.maximum(0.0, np.minimum(hi_r, hi_s) - np.maximum(lo_r, lo_s)) / (hi_r - lo_r),
+                       np.nan)
+    if not present_s.any():
+        rng = np.where(hi_r > lo_r, 0.0, np.nan)
+    return {"complement": complement, "js_distance": js, "range_coverage": rng}
+
+
+def _categorical_draws(r: pd.Series, s: pd.Series, Wr: np.ndarray, Ws: np.ndarray) -> dict[str, np.ndarray]:
+    rl, sl = r.fillna(MISSING).astype(str), s.fillna(MISSING).astype(str)
+    labels = sorted(set(rl) | set(sl))
+    cr = _counts(Wr, pd.Categorical(rl, categories=labels).codes, len(labels))
+    cs = _counts(Ws, pd.Categorical(sl, categories=labels).codes, len(labels))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tv = 0.5 * np.abs(cr / cr.sum(axis=1, keepdims=True) - cs / cs.sum(axis=1, keepdims=True)).sum(axis=1)
+    real_labels = np.array([lab != MISSING for lab in labels])[None, :] & (cr > 0)
+    return {"complement": 1 - tv, "js_distance": _js(cr, cs),
+            "category_hits": (real_labels & (cs > 0)).sum(axis=1).astype(float),
+            "category_total": real_labels.sum(axis=1).astype(float)}
+
+
+def column_draws(real: pd.DataFrame, syn: pd.DataFrame, params: Params, Wr: np.ndarray, Ws: np.ndarray
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """Per column, for the point (row 0 of the weights) and every bootstrap resample of both tables:
+    KS complement (numeric) or TV complement (categorical), SDMetrics' definitions, the
+    Jensen-Shannon distance over public bins or labels, and the coverage counts."""
     out = {}
     for col in _columns(params):
-        spec, r, s = params.schema_[col], real[col], syn[col]
-        if len(s) == 0 or len(r) == 0:
-            out[col] = {"complement": math.nan, "js_distance": math.nan}
-            continue
+        spec = params.schema_[col]
         if spec.type == "numeric":
-            rr, ss = r.dropna(), s.dropna()
-            comp = KSComplement.compute(rr, ss) if len(rr) and len(ss) else math.nan
+            out[col] = _numeric_draws(real[col].to_numpy(dtype=float), syn[col].to_numpy(dtype=float), spec, Wr, Ws)
         else:
-            comp = TVComplement.compute(r.fillna(MISSING), s.fillna(MISSING))
-        p, q = distribution(r, s, spec)
-        js = float(jensenshannon(p / p.sum(), q / q.sum(), base=2)) if p.sum() and q.sum() else math.nan
-        out[col] = {"complement": float(comp), "js_distance": js}
+            out[col] = _categorical_draws(real[col], syn[col], Wr, Ws)
     return out
 
 
-def _cramers_v(a: pd.Series, b: pd.Series) -> float:
-    table = pd.crosstab(a.fillna(MISSING).astype(str), b.fillna(MISSING).astype(str))
-    if min(table.shape) < 2:
-        return math.nan
-    chi2 = chi2_contingency(table, correction=False)[0]
-    return float(math.sqrt(chi2 / (table.to_numpy().sum() * (min(table.shape) - 1))))
+def coverage_draws(columns: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Category coverage (share of real labels the synthetic table has) and mean range coverage."""
+    hits = sum((v["category_hits"] for v in columns.values() if "category_hits" in v), np.zeros(1))
+    total = sum((v["category_total"] for v in columns.values() if "category_total" in v), np.zeros(1))
+    ranges = [v["range_coverage"] for v in columns.values() if "range_coverage" in v]
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rounds give NaN
+        return {"category": np.where(total > 0, hits / total, np.nan),
+                "range": np.nanmean(np.vstack(ranges), axis=0) if ranges else np.full(len(hits), np.nan)}
 
 
-def pair_scores(real: pd.DataFrame, syn: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Pearson and Spearman (numeric pairs) and Cramér's V (categorical pairs), real against synthetic.
+def _weighted_corr(W: np.ndarray, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Pearson correlation of x and z over their complete rows, for every row of weights W."""
+    m = ~np.isnan(x) & ~np.isnan(z)
+    x = np.where(m, (x - np.nanmean(x)) / (np.nanstd(x) or 1.0), 0.0)
+    z = np.where(m, (z - np.nanmean(z)) / (np.nanstd(z) or 1.0), 0.0)
+    sw, sx, sz, sxx, szz, sxz = (W @ c for c in (m.astype(float), x, z, x * x, z * z, x * z))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sw * sxz - sx * sz) / np.sqrt((sw * sxx - sx ** 2) * (sw * szz - sz ** 2))
 
-    Similarity of a pair is 1 - |difference| / range (range 2 for correlations, 1 for V).
-    """
+
+def _weighted_cramers_v(W: np.ndarray, a: pd.Series, b: pd.Series) -> np.ndarray:
+    ca, la = pd.factorize(a.fillna(MISSING).astype(str))
+    cb, lb = pd.factorize(b.fillna(MISSING).astype(str))
+    obs = _counts(W, ca * len(lb) + cb, len(la) * len(lb)).reshape(len(W), len(la), len(lb))
+    rows, cols = obs.sum(axis=2), obs.sum(axis=1)
+    n = rows.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exp = rows[:, :, None] * cols[:, None, :] / n[:, None, None]
+        chi2 = np.where(exp > 0, (obs - exp) ** 2 / exp, 0.0).sum(axis=(1, 2))
+        dof = np.minimum((rows > 0).sum(axis=1), (cols > 0).sum(axis=1)) - 1
+        return np.where(dof >= 1, np.sqrt(chi2 / (n * dof)), np.nan)
+
+
+def pair_draws(real: pd.DataFrame, syn: pd.DataFrame, params: Params, Wr: np.ndarray, Ws: np.ndarray
+               ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """Pearson and Spearman (numeric pairs) and Cramér's V (categorical pairs), real and synthetic,
+    and their similarity 1 - |difference| / range (range 2 for correlations, 1 for V), for the
+    point and every resample. Spearman resamples keep the ranks of the full tables."""
     cols = _columns(params)
     numeric = [c for c in cols if params.schema_[c].type == "numeric"]
     categorical = [c for c in cols if params.schema_[c].type == "categorical"]
     out: dict[str, Any] = {"pearson": {}, "spearman": {}, "cramers_v": {}}
     for method in ("pearson", "spearman"):
-        cr, cs = real[numeric].corr(method=method), syn[numeric].corr(method=method)
+        def values(df: pd.DataFrame, col: str) -> np.ndarray:
+            x = df[col].astype(float)
+            return (x.rank() if method == "spearman" else x).to_numpy(dtype=float)
         for a, b in combinations(numeric, 2):
-            diff = cr.loc[a, b] - cs.loc[a, b]
-            out[method][f"{a}|{b}"] = {"real": float(cr.loc[a, b]), "synthetic": float(cs.loc[a, b]),
-                                       "similarity": float(1 - abs(diff) / 2)}
+            vr = _weighted_corr(Wr, values(real, a), values(real, b))
+            vs = _weighted_corr(Ws, values(syn, a), values(syn, b))
+            out[method][f"{a}|{b}"] = {"real": vr, "synthetic": vs, "similarity": 1 - np.abs(vr - vs) / 2}
     for a, b in combinations(categorical, 2):
-        vr, vs = _cramers_v(real[a], real[b]), _cramers_v(syn[a], syn[b])
-        out["cramers_v"][f"{a}|{b}"] = {"real": vr, "synthetic": vs, "similarity": float(1 - abs(vr - vs))}
-    sims = [v["similarity"] for m in out.values() for v in m.values()]
-    out["mean_similarity"] = float(np.mean(sims)) if sims and not np.isnan(sims).any() else math.nan
+        vr, vs = _weighted_cramers_v(Wr, real[a], real[b]), _weighted_cramers_v(Ws, syn[a], syn[b])
+        out["cramers_v"][f"{a}|{b}"] = {"real": vr, "synthetic": vs, "similarity": 1 - np.abs(vr - vs)}
     return out
 
 
@@ -102,50 +178,50 @@ def sdmetrics_metadata(params: Params) -> dict[str, Any]:
 
 
 def quality_properties(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
-                       seed: int) -> dict[str, float]:
-    """SDMetrics QualityReport, each property on its own; NaN stays NaN (it is not dropped)."""
+                       seed: int, rounds: int) -> dict[str, dict[str, float]]:
+    """SDMetrics QualityReport, each property on its own; NaN stays NaN (it is not dropped).
+
+    The point is the report on `max_rows` sampled rows of each table; the interval is a normal one
+    (point +- 1.96 sd) over `rounds` reports on bootstrap resamples of those rows (a full report
+    costs about a second, too much for a percentile bootstrap).
+    """
     from sdmetrics.reports import QualityReport
 
     cols = _columns(params)
-    r = real[cols].sample(n=min(max_rows, len(real)), random_state=seed)
-    s = syn[cols].sample(n=min(max_rows, len(syn)), random_state=seed)
-    report = QualityReport()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report.generate({"table": r}, {"table": s}, sdmetrics_metadata(params), verbose=False)
-    props = report.get_properties()
-    return {str(row["Property"]).lower().replace(" ", "_"): float(row["Score"])
-            for _, row in props.iterrows()}
+    r = real[cols].sample(n=min(max_rows, len(real)), random_state=seed).reset_index(drop=True)
+    s = syn[cols].sample(n=min(max_rows, len(syn)), random_state=seed).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
 
+    def one(rr: pd.DataFrame, ss: pd.DataFrame) -> dict[str, float]:
+        report = QualityReport()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report.generate({"table": rr}, {"table": ss}, sdmetrics_metadata(params), verbose=False)
+        return {str(row["Property"]).lower().replace(" ", "_"): float(row["Score"])
+                for _, row in report.get_properties().iterrows()}
 
-def coverage(real: pd.DataFrame, syn: pd.DataFrame, params: Params) -> dict[str, float]:
-    """Category coverage (share of real labels the synthetic table has) and range coverage."""
-    cat_hits, cat_total, ranges = 0, 0, []
-    for col in _columns(params):
-        spec = params.schema_[col]
-        if spec.type == "categorical":
-            real_labels = set(real[col].dropna().astype(str))
-            cat_hits += len(real_labels & set(syn[col].dropna().astype(str)))
-            cat_total += len(real_labels)
-        else:
-            r, s = real[col].dropna(), syn[col].dropna()
-            if len(r) and len(s) and r.max() > r.min():
-                overlap = min(r.max(), s.max()) - max(r.min(), s.min())
-                ranges.append(max(0.0, overlap) / (r.max() - r.min()))
-    return {"category": cat_hits / cat_total if cat_total else math.nan,
-            "range": float(np.mean(ranges)) if ranges else math.nan}
+    point = one(r, s)
+    draws = [one(r.iloc[rng.integers(0, len(r), len(r))], s.iloc[rng.integers(0, len(s), len(s))])
+             for _ in range(rounds)] if len(r) and len(s) else []
+    out = {}
+    for name, value in point.items():
+        vals = np.array([d.get(name, math.nan) for d in draws], dtype=float)
+        sd = float(np.std(vals, ddof=1)) if len(vals) > 1 and not np.isnan(vals).any() else math.nan
+        out[name] = {"point": value, "lower": value - 1.96 * sd, "upper": value + 1.96 * sd}
+    return out
 
 
 def distinguishability(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
-                       seed: int) -> float:
-    """Cross-validated ROC-AUC of a classifier telling real rows from synthetic ones (0.5 is ideal)."""
+                       seed: int, rounds: int) -> np.ndarray:
+    """ROC-AUC of a classifier telling real rows from synthetic ones (0.5 is ideal), over its pooled
+    3-fold out-of-fold predictions: the point, then one value per bootstrap resample of the rows."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import cross_val_score
+    from sklearn.model_selection import cross_val_predict
 
     cols = _columns(params)
     n = min(max_rows, len(real), len(syn))
     if n < 10:
-        return math.nan
+        return np.full(rounds + 1, np.nan)
     both = pd.concat([real[cols].sample(n=n, random_state=seed), syn[cols].sample(n=n, random_state=seed)],
                      ignore_index=True)
     for col in cols:
@@ -153,4 +229,5 @@ def distinguishability(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *,
             both[col] = both[col].astype("category")
     label = np.r_[np.zeros(n), np.ones(n)]
     model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
-    return float(cross_val_score(model, both, label, cv=3, scoring="roc_auc").mean())
+    p = cross_val_predict(model, both, label, cv=3, method="predict_proba")[:, 1]
+    return weighted_auc(resample_weights(2 * n, rounds=rounds, seed=seed), label, p)

@@ -154,6 +154,8 @@ class ValidateParams(_Frozen):
     seed: int = 0
     bootstrap_rounds: int = Field(200, ge=20)
     fairness_bootstrap_rounds: int = Field(100, ge=20)
+    quality_bootstrap_rounds: int = Field(10, ge=2)
+    importance_repeats: int = Field(5, ge=2)
     importance_rows: int = Field(2000, ge=100)
     quality_rows: int = Field(5000, ge=100)
     distinguish_rows: int = Field(10000, ge=100)

@@ -64,7 +64,7 @@ def _pair_heatmap(report: dict[str, Any], params: Params) -> str:
     for method in ("pearson", "cramers_v"):
         for key, v in pairs[method].items():
             a, b = key.split("|")
-            diff[idx[a], idx[b]] = diff[idx[b], idx[a]] = abs(v["real"] - v["synthetic"])
+            diff[idx[a], idx[b]] = diff[idx[b], idx[a]] = abs(v["real"]["point"] - v["synthetic"]["point"])
     fig, ax = plt.subplots(figsize=(7, 6))
     im = ax.imshow(diff, cmap="Reds", vmin=0, vmax=max(0.2, float(np.nanmax(diff)) if np.isfinite(diff).any() else 0.2))
     ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
@@ -95,10 +95,11 @@ def _utility_bars(report: dict[str, Any]) -> str:
                 tstr.append(v["tstr"]["f1"])
                 trtr.append(v["trtr"]["f1"])
     x = np.arange(len(names))
-    ax2.bar(x - 0.2, tstr, 0.4, label="TSTR")
-    ax2.bar(x + 0.2, trtr, 0.4, label="TRTR")
+    for offset, vals, label in ((-0.2, tstr, "TSTR"), (0.2, trtr, "TRTR")):
+        err = [[v["point"] - v["lower"] for v in vals], [v["upper"] - v["point"] for v in vals]]
+        ax2.bar(x + offset, [v["point"] for v in vals], 0.4, yerr=np.nan_to_num(err), label=label)
     ax2.set_xticks(x, names, rotation=90, fontsize=7)
-    ax2.set_title("F1 by group")
+    ax2.set_title("F1 by group (95% bootstrap interval)")
     ax2.legend()
     return _figure_html(fig)
 
@@ -122,13 +123,19 @@ def validation_html(report: dict[str, Any], real: pd.DataFrame, syn: pd.DataFram
                       "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
                     ("gate", "score", "threshold", "goal", "severity", "verdict"))
     fair_rows = []
+
+    def with_ci(m: dict[str, Any], key: str) -> str:
+        ci = m.get("intervals", {}).get(key, {})
+        return f"{_fmt(m[key])} [{_fmt(ci.get('lower'))}, {_fmt(ci.get('upper'))}]"
+
     for attr, v in report["fairness"].items():
         for kind in ("tstr", "trtr"):
             m = v[kind]
-            fair_rows.append((attr, kind.upper(), _fmt(m["demographic_parity_difference"]),
-                              _fmt(m["demographic_parity_ratio"]), _fmt(m["equalized_odds_difference"]),
-                              _fmt(m["ece_gap"])))
-    fairness = _table(fair_rows, ("attribute", "model", "DP difference", "DP ratio", "EO difference", "ECE gap"))
+            fair_rows.append((attr, kind.upper(), with_ci(m, "demographic_parity_difference"),
+                              with_ci(m, "demographic_parity_ratio"), with_ci(m, "equalized_odds_difference"),
+                              with_ci(m, "ece_gap")))
+    fairness = _table(fair_rows, ("attribute", "model", "DP difference [95% CI]", "DP ratio [95% CI]",
+                                  "EO difference [95% CI]", "ECE gap [95% CI]"))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>synthgov validation</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}}</style></head><body>

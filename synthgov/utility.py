@@ -9,10 +9,11 @@ example the lower bound of the TSTR/TRTR ratio) with their threshold and a lucky
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import spearmanr
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -95,40 +96,103 @@ def scores(y: np.ndarray, p: np.ndarray | None) -> dict[str, float]:
             "minority_f1": float(f1_score(y, pred, pos_label=minority, zero_division=0))}
 
 
-def bootstrap(fn: Callable[[np.ndarray], dict[str, float]], n_rows: int, *, rounds: int, seed: int,
-              level: float = 0.95) -> dict[str, dict[str, float]]:
-    """Point estimates and percentile intervals of every value fn(row indices) returns, over one
-    seeded bootstrap of the rows (all values share the same resamples).
+def resample_weights(n_rows: int, *, rounds: int, seed: int) -> np.ndarray:
+    """Row multiplicities of a seeded bootstrap: row 0 is all ones (the point estimate), rows
+    1..rounds are resamples. Metrics computed as weighted sums over these rows get their point and
+    their bootstrap draws from one matrix product.
 
-    >>> ci = bootstrap(lambda idx: {"share": float(np.mean(idx < 50))}, 100, rounds=200, seed=0)["share"]
-    >>> ci["lower"] < ci["point"] == 0.5 < ci["upper"]
-    True
+    >>> W = resample_weights(4, rounds=3, seed=0)
+    >>> W.shape, W[0].tolist(), W.sum(axis=1).tolist()
+    ((4, 4), [1.0, 1.0, 1.0, 1.0], [4.0, 4.0, 4.0, 4.0])
     """
     rng = np.random.default_rng(seed)
-    point = fn(np.arange(n_rows))
-    draws = [fn(rng.integers(0, n_rows, n_rows)) for _ in range(rounds)]
+    W = np.ones((rounds + 1, n_rows))
+    for r in range(1, rounds + 1):
+        W[r] = np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows)
+    return W
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
+    """Point (values[0]) and percentile interval of the bootstrap draws (values[1:]).
+
+    NaN draws are left out; with fewer than half the draws defined, the bounds are NaN (a gate
+    on them then fails).
+
+    >>> interval(np.array([0.5, 0.4, 0.6, 0.5, 0.45, 0.55]))["point"]
+    0.5
+    """
+    values = np.asarray(values, dtype=float)
+    point, draws = float(values[0]), values[1:][~np.isnan(values[1:])]
+    if math.isnan(point) or len(draws) < max(1, (len(values) - 1) // 2):
+        return {"point": point, "lower": math.nan, "upper": math.nan}
     alpha = (1 - level) / 2
-    out = {}
-    for key, value in point.items():
-        vals = np.array([d[key] for d in draws], dtype=float)
-        vals = vals[~np.isnan(vals)]
-        if math.isnan(value) or len(vals) < rounds // 2:
-            out[key] = {"point": value, "lower": math.nan, "upper": math.nan}
-        else:
-            out[key] = {"point": float(value), "lower": float(np.quantile(vals, alpha)),
-                        "upper": float(np.quantile(vals, 1 - alpha))}
-    return out
+    return {"point": point, "lower": float(np.quantile(draws, alpha)),
+            "upper": float(np.quantile(draws, 1 - alpha))}
+
+
+def weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """ROC-AUC for every row of weights W (one value per resample); ties count half.
+
+    >>> y, p = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    >>> float(weighted_auc(np.ones((1, 4)), y, p)[0])  # sklearn's roc_auc_score: 0.75
+    0.75
+    """
+    pos, neg = _score_counts(W, y, p)
+    below = np.cumsum(neg, axis=1) - neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def _score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted positive and negative counts per distinct score (ascending), per row of W."""
+    values, inverse = np.unique(p, return_inverse=True)
+    onehot = sparse.csr_matrix((np.ones(len(p)), (np.arange(len(p)), inverse)), shape=(len(p), len(values)))
+    return np.asarray((onehot.T @ (W * (y == 1)).T).T), np.asarray((onehot.T @ (W * (y == 0)).T).T)
+
+
+def weighted_scores(W: np.ndarray, y: np.ndarray, p: np.ndarray | None) -> dict[str, np.ndarray]:
+    """`scores` for every row of weights W: the point (row 0 of ones) and each bootstrap resample.
+
+    ROC-AUC counts ties half; PR-AUC is sklearn's average precision (a step per distinct score).
+    The minority class is that of the unweighted labels.
+    """
+    if p is None or len(np.unique(y)) < 2:
+        return {k: np.full(len(W), np.nan) for k in ("roc_auc", "pr_auc", "balanced_accuracy", "minority_f1")}
+    pos, neg = _score_counts(W, y, p)
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    tp = np.cumsum(pos[:, ::-1], axis=1)  # at each threshold, from the highest score down
+    fp = np.cumsum(neg[:, ::-1], axis=1)
+    pred = p >= 0.5
+    yb = y == 1
+    tp5, fp5, fn5, tn5 = (W @ (a & b).astype(float) for a, b in ((pred, yb), (pred, ~yb), (~pred, yb), (~pred, ~yb)))
+    minority_positive = np.mean(y) < 0.5
+    hit, false_hit, miss = (tp5, fp5, fn5) if minority_positive else (tn5, fn5, fp5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "roc_auc": (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg),
+            "pr_auc": (pos[:, ::-1] / n_pos[:, None] * np.nan_to_num(tp / (tp + fp))).sum(axis=1),
+            "balanced_accuracy": 0.5 * (tp5 / (tp5 + fn5) + tn5 / (tn5 + fp5)),
+            "minority_f1": np.where(2 * hit + false_hit + miss > 0, 2 * hit / (2 * hit + false_hit + miss), 0.0),
+        }
 
 
 def importance_rank_correlation(tstr_model, trtr_model, holdout: pd.DataFrame, params: Params,
-                                cats: dict[str, list[str]], *, rows: int, seed: int) -> float:
-    """Spearman correlation of the permutation importances (ROC-AUC drop) of the two models."""
+                                cats: dict[str, list[str]], *, rows: int, seed: int, repeats: int
+                                ) -> dict[str, float]:
+    """Spearman correlation of the permutation importances (ROC-AUC drop) of the two models.
+
+    The point correlates the mean importances over `repeats` permutations; the interval spans the
+    correlations of every pair of single repeats (the spread due to the permutations).
+    """
     from sklearn.inspection import permutation_importance
 
     if tstr_model is None or trtr_model is None:
-        return math.nan
+        return {"point": math.nan, "lower": math.nan, "upper": math.nan}
     sample = holdout.sample(n=min(rows, len(holdout)), random_state=seed)
     X, y = design(sample, params, cats)
-    imp = [permutation_importance(m, X, y, scoring="roc_auc", n_repeats=2, random_state=seed).importances_mean
+    imp = [permutation_importance(m, X, y, scoring="roc_auc", n_repeats=repeats, random_state=seed).importances
            for m in (tstr_model, trtr_model)]
-    return float(spearmanr(imp[0], imp[1]).statistic)
+    pairs = [spearmanr(imp[0][:, i], imp[1][:, j]).statistic for i in range(repeats) for j in range(repeats)]
+    return {"point": float(spearmanr(imp[0].mean(axis=1), imp[1].mean(axis=1)).statistic),
+            "lower": float(np.nanquantile(pairs, 0.025)), "upper": float(np.nanquantile(pairs, 0.975))}

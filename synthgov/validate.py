@@ -34,28 +34,58 @@ def _categories(params: Params, *frames: pd.DataFrame) -> dict[str, list[str]]:
             if s.type == "categorical"}
 
 
+def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
+              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fidelity metrics with intervals from one seeded bootstrap of both tables, and the draws of
+    the gate summaries (mean complement, largest JS distance, mean pair similarity, coverage)."""
+    vp = params.validate_
+    Wr = utility.resample_weights(len(train), rounds=vp.bootstrap_rounds, seed=vp.seed)
+    Ws = utility.resample_weights(len(synthetic), rounds=vp.bootstrap_rounds, seed=vp.seed + 1)
+    cols = fidelity.column_draws(train, synthetic, params, Wr, Ws)
+    pairs = fidelity.pair_draws(train, synthetic, params, Wr, Ws)
+    cover = fidelity.coverage_draws(cols)
+    sims = [v["similarity"] for m in pairs.values() for v in m.values()]
+    draws = {
+        "column": np.mean([c["complement"] for c in cols.values()], axis=0),
+        "js": np.max([c["js_distance"] for c in cols.values()], axis=0),  # NaN propagates: a failed check
+        "pairs": np.mean(sims, axis=0) if sims else np.full(len(Wr), np.nan),
+        "coverage": np.minimum(cover["category"], cover["range"]),  # NaN propagates
+        "distinguishability": fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows,
+                                                          seed=vp.seed, rounds=vp.bootstrap_rounds),
+    }
+    ci = utility.interval
+    report = {
+        "columns": {c: {"complement": ci(v["complement"]), "js_distance": ci(v["js_distance"])}
+                    for c, v in cols.items()},
+        "pairs": {**{m: {pair: {k: ci(x) for k, x in v.items()} for pair, v in by_pair.items()}
+                     for m, by_pair in pairs.items()}, "mean_similarity": ci(draws["pairs"])},
+        "quality_report": fidelity.quality_properties(train, synthetic, params, max_rows=vp.quality_rows,
+                                                      seed=vp.seed, rounds=vp.quality_bootstrap_rounds),
+        "coverage": {k: ci(v) for k, v in cover.items()},
+        "distinguishability_auc": ci(draws["distinguishability"]),
+        "mean_complement": ci(draws["column"]), "max_js_distance": ci(draws["js"]),
+        "bootstrap_rounds": vp.bootstrap_rounds,
+    }
+    return report, draws
+
+
 def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any], dict[str, Any]]:
     vp = params.validate_
     out, preds = {}, {}
+    W = utility.resample_weights(len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
     for name in LEARNERS:
         m_s, p_s = utility.fit_predict(name, synthetic, holdout, params, cats)
         m_r, p_r = utility.fit_predict(name, train, holdout, params, cats)
         preds[name] = (m_s, p_s, m_r, p_r)
-
-        def one_round(idx, p_s=p_s, p_r=p_r):
-            tstr = utility.scores(y[idx], None if p_s is None else p_s[idx])
-            trtr = utility.scores(y[idx], p_r[idx])
-            vals = {f"tstr.{k}": v for k, v in tstr.items()}
-            vals.update({f"trtr.{k}": v for k, v in trtr.items()})
-            vals.update({f"ratio.{k}": (tstr[k] / trtr[k] if trtr[k] else math.nan) for k in tstr})
-            return vals
-
-        cis = utility.bootstrap(one_round, len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
+        tstr, trtr = utility.weighted_scores(W, y, p_s), utility.weighted_scores(W, y, p_r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            draws = {"tstr": tstr, "trtr": trtr, "ratio": {k: tstr[k] / trtr[k] for k in tstr}}
+        cis = {f"{kind}.{m}": utility.interval(v) for kind, d in draws.items() for m, v in d.items()}
         out[name] = {metric: {kind: cis[f"{kind}.{metric}"] for kind in ("tstr", "trtr", "ratio")}
                      for metric in ("roc_auc", "pr_auc", "balanced_accuracy", "minority_f1")}
     m_s, _, m_r, _ = preds["gradient_boosting"]
     out["importance_rank_correlation"] = utility.importance_rank_correlation(
-        m_s, m_r, holdout, params, cats, rows=vp.importance_rows, seed=vp.seed)
+        m_s, m_r, holdout, params, cats, rows=vp.importance_rows, seed=vp.seed, repeats=vp.importance_repeats)
     return out, preds
 
 
@@ -64,10 +94,10 @@ def _fairness(y, p_s, p_r, groups, params) -> dict[str, Any]:
     out = {}
     for attr in params.data.protected:
         s = groups[attr]
-        gaps = fairness.gap_bootstrap(y, p_s >= 0.5, p_r >= 0.5, s, k=k,
-                                      rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
-        out[attr] = {"tstr": fairness.fairness_metrics(y, p_s, s, k),
-                     "trtr": fairness.fairness_metrics(y, p_r, s, k), **gaps}
+        gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
+        out[attr] = {kind: {**fairness.fairness_metrics(y, p, s, k), "intervals": gaps.pop(kind)}
+                     for kind, p in (("tstr", p_s), ("trtr", p_r))}
+        out[attr].update(gaps)
     return out
 
 
@@ -89,11 +119,7 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     vp = params.validate_
     cats = _categories(params, train, holdout, synthetic)
     _, y = utility.design(holdout, params, cats)
-    columns = fidelity.column_scores(train, synthetic, params)
-    pairs = fidelity.pair_scores(train, synthetic, params)
-    quality = fidelity.quality_properties(train, synthetic, params, max_rows=vp.quality_rows, seed=vp.seed)
-    cover = fidelity.coverage(train, synthetic, params)
-    disting = fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows, seed=vp.seed)
+    fid, fid_draws = _fidelity(train, synthetic, params)
     util, preds = _utility(train, holdout, synthetic, params, cats, y)
     _, p_s, _, p_r = preds["gradient_boosting"]
     groups = fairness.group_columns(holdout, params)
@@ -106,15 +132,14 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
                       for a in params.data.protected}
     report = {
         "synthetic_rows": len(synthetic), "holdout_rows": len(holdout),
-        "fidelity": {"columns": columns, "pairs": pairs, "quality_report": quality, "coverage": cover,
-                     "distinguishability_auc": disting},
+        "fidelity": fid,
         "utility": util, "subgroups": subgroups, "fairness": fair, "representation": representation,
         "fairness_mode": params.generate.fairness.mode,
         "tstr_auc": util["gradient_boosting"]["roc_auc"]["tstr"]["point"],
         "trtr_auc": util["gradient_boosting"]["roc_auc"]["trtr"]["point"],
     }
     report["tstr_ratio"] = util["gradient_boosting"]["roc_auc"]["ratio"]["point"]
-    return report, _checks(report, params)
+    return report, _checks(report, fid_draws, params)
 
 
 def _nanmax(values) -> float:
@@ -127,13 +152,21 @@ def _nanmin(values) -> float:
     return math.nan if not values or any(math.isnan(v) for v in values) else min(values)
 
 
-def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
+def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params) -> list[CheckResult]:
+    """One check per validation gate. Each compares the conservative bound of its 95% interval
+    (lower for a score to maximize, upper for one to minimize) with the threshold, except
+    coverage: presence of a label or an extreme is biased down under resampling, so it gates on
+    its point."""
     spec, fid = params.gates.spec, report["fidelity"]
 
     def check(name, score, goal, breakdown):
         s = spec(name)
         return CheckResult.evaluate(name, score, s.threshold, goal=goal, severity=s.severity,
                                     stage="validate", breakdown=breakdown)
+
+    def bounded(name, ci, goal, breakdown=None):
+        bound = "lower" if goal == "maximize" else "upper"
+        return check(name, ci[bound], goal, {"bound": bound, "interval": ci, **(breakdown or {})})
 
     cols = fid["columns"]
     ratios = {n: report["utility"][n]["roc_auc"]["ratio"] for n in LEARNERS}
@@ -143,18 +176,19 @@ def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
     dp_score = _nanmax(dp_gaps.values())
     if fair_attr in dp_gaps:  # a fairness mode must make its attribute fairer, not merely as fair
         dp_score = max(dp_score, dp_gaps[fair_attr] + spec("fairness_dp_gap").threshold)
+    quality = fid["quality_report"]
+    nan_ci = {"point": math.nan, "lower": math.nan, "upper": math.nan}
     return [
-        check("fidelity_column", float(np.mean([c["complement"] for c in cols.values()])), "maximize",
-              {c: v["complement"] for c, v in cols.items()}),
-        check("fidelity_js", _nanmax(c["js_distance"] for c in cols.values()), "minimize",
-              {c: v["js_distance"] for c, v in cols.items()}),
-        check("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize", {}),
-        check("quality_column_shapes", fid["quality_report"].get("column_shapes", math.nan), "maximize",
-              fid["quality_report"]),
-        check("quality_column_pair_trends", fid["quality_report"].get("column_pair_trends", math.nan),
-              "maximize", fid["quality_report"]),
-        check("distinguishability", fid["distinguishability_auc"], "minimize", {}),
-        check("coverage", _nanmin(fid["coverage"].values()), "maximize", fid["coverage"]),
+        bounded("fidelity_column", fid["mean_complement"], "maximize",
+                {"by_column": {c: v["complement"]["point"] for c, v in cols.items()}}),
+        bounded("fidelity_js", fid["max_js_distance"], "minimize",
+                {"by_column": {c: v["js_distance"]["point"] for c, v in cols.items()}}),
+        bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize"),
+        bounded("quality_column_shapes", quality.get("column_shapes", nan_ci), "maximize"),
+        bounded("quality_column_pair_trends", quality.get("column_pair_trends", nan_ci), "maximize"),
+        bounded("distinguishability", fid["distinguishability_auc"], "minimize"),
+        check("coverage", float(draws["coverage"][0]), "maximize",
+              {"bound": "point", **{k: v["point"] for k, v in fid["coverage"].items()}}),
         check("tstr_ratio", _nanmin(r["lower"] for r in ratios.values()), "maximize",
               {"bound": "lower", **{n: r for n, r in ratios.items()}}),
         check("subgroup_f1", float(len(report["subgroups"]["flagged"])), "minimize",

@@ -67,11 +67,43 @@ def test_small_groups_are_suppressed(params, adult):
         "count": None, "share": None, "base_rate": None, "under_k": True}
 
 
+def _bare_numbers(node, path=()):
+    """Paths of the numbers in a report that are not part of a point/lower/upper interval."""
+    if isinstance(node, dict):
+        if {"point", "lower", "upper"} <= set(node):
+            return []
+        return [p for k, v in node.items() for p in _bare_numbers(v, (*path, str(k)))]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [".".join(path)]
+    return []
+
+
+# descriptive counts and the source/release shares are not estimates from the holdout
+_DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds)$|^representation\.")
+
+
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
     train, test = adult[0].head(8000), adult[1]
     real_half = adult[0].iloc[8000:16000].reset_index(drop=True)
     report, checks = validate(train, test, real_half, params)
     assert all(c.passed for c in checks), [c.describe() for c in checks]
+    # every metric carries an interval; fairlearn's point values sit beside their intervals
+    summaries = {"tstr_auc", "trtr_auc", "tstr_ratio"}  # copies of utility.gradient_boosting points
+    fair = re.compile(r"^fairness\.([^.]+)\.(tstr|trtr)\.(.+)$")
+    bare = [p for p in _bare_numbers(report) if not _DESCRIPTIVE.search(p) and p not in summaries]
+    assert bare, "fairlearn's points are expected beside their intervals"
+    for p in bare:
+        m = fair.match(p)
+        assert m, f"{p} has no interval"
+        ci = report["fairness"][m.group(1)][m.group(2)]["intervals"]
+        for part in m.group(3).split("."):
+            ci = ci[part]
+        assert ci["point"] == pytest.approx(eval_path(report, p)), p
+    for c in checks:
+        if c.name not in {"coverage", "subgroup_f1"}:
+            assert c.breakdown["bound"] in ("lower", "upper") and not np.isnan(c.score), c.name
+    female = report["subgroups"]["groups"]["sex"]["Female"]
+    assert female["tstr"]["f1"]["lower"] < female["tstr"]["f1"]["point"] < female["tstr"]["f1"]["upper"]
     shuffled = real_half.assign(income=np.random.default_rng(0).permutation(real_half["income"]))
     report, checks = validate(train, test, shuffled, params)
     assert not {c.name: c for c in checks}["tstr_ratio"].passed
@@ -84,6 +116,13 @@ def test_attack_copy_fails_independent_sample_passes(params, adult):
     independent = adult[0].iloc[10000:16000].reset_index(drop=True)
     _, indep_checks = attack(independent, train, holdout, params)
     assert all(c.passed for c in indep_checks), [c.describe() for c in indep_checks]
+
+
+def eval_path(report, path):
+    node = report
+    for part in path.split("."):
+        node = node[part]
+    return node
 
 
 def _digest(folder):
@@ -128,6 +167,18 @@ def test_vectorised_fairness_gap_matches_fairlearn():
     assert gaps["dp_difference_gap"]["point"] == pytest.approx(dp)
     assert gaps["eo_difference_gap"]["point"] == pytest.approx(eo)
     assert gaps["dp_difference_gap"]["lower"] < dp < gaps["dp_difference_gap"]["upper"]
+    # each model's own metrics and their intervals: fairlearn's ratio and the per-group ECE
+    from fairlearn.metrics import demographic_parity_ratio
+
+    from synthgov.fairness import expected_calibration_error
+
+    tstr = gaps["tstr"]
+    assert tstr["demographic_parity_ratio"]["point"] == pytest.approx(
+        demographic_parity_ratio(y, pred_s, sensitive_features=s))
+    for g in ("a", "b", "c"):
+        ece = tstr["ece_by_group"][g]
+        assert ece["point"] == pytest.approx(expected_calibration_error(y[s == g], pred_s[s == g].astype(float)))
+        assert ece["lower"] <= ece["point"] <= ece["upper"]
 
 
 def test_fairness_mode_must_make_its_attribute_fairer(params, adult):

@@ -1,0 +1,68 @@
+"""The vectorised bootstrap behind validation's intervals: its point (the all-ones weighting) must
+equal the reference implementations (sklearn, SDMetrics, scipy, pandas) it replaces in the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chi2_contingency
+
+from synthgov import fidelity, utility
+from tests.conftest import small
+
+
+@pytest.mark.parametrize("positive_share, decimals", [
+    (0.25, 2),  # positive class is the minority; many tied scores
+    (0.7, 2),   # positive class is the majority: minority F1 is the negative class's
+    (0.25, 6),  # nearly no ties
+])
+def test_weighted_scores_point_equals_sklearn(positive_share, decimals):
+    # Setup
+    rng = np.random.default_rng(1)
+    y = (rng.random(3000) < positive_share).astype(int)
+    p = np.round(np.clip(0.3 * y + 0.7 * rng.random(3000), 0, 1), decimals)
+    W = utility.resample_weights(len(y), rounds=50, seed=0)
+    # Run
+    draws = utility.weighted_scores(W, y, p)
+    # Assert: row 0 is sklearn's score; the resamples spread around it
+    expected = utility.scores(y, p)
+    for metric, value in expected.items():
+        assert draws[metric][0] == pytest.approx(value), metric
+        ci = utility.interval(draws[metric])
+        assert ci["lower"] < value < ci["upper"], metric
+
+
+def test_one_class_gives_nan_scores_not_a_pass():
+    draws = utility.weighted_scores(np.ones((3, 10)), np.zeros(10, dtype=int), np.linspace(0, 1, 10))
+    assert all(np.isnan(v).all() for v in draws.values())
+
+
+def test_fidelity_draws_point_equals_reference_metrics(params, adult):
+    # Setup: two real samples of different sizes
+    from sdmetrics.single_column import KSComplement, TVComplement
+
+    real, syn = small(adult[0], 3000, seed=1), small(adult[0], 2000, seed=2)
+    Wr = utility.resample_weights(len(real), rounds=30, seed=0)
+    Ws = utility.resample_weights(len(syn), rounds=30, seed=1)
+    # Run
+    cols = fidelity.column_draws(real, syn, params, Wr, Ws)
+    pairs = fidelity.pair_draws(real, syn, params, Wr, Ws)
+    # Assert: per column, SDMetrics' complements and scipy's JS distance
+    assert cols["age"]["complement"][0] == pytest.approx(KSComplement.compute(real["age"], syn["age"]))
+    assert cols["race"]["complement"][0] == pytest.approx(TVComplement.compute(real["race"], syn["race"]))
+    p, q = fidelity.distribution(real["age"], syn["age"], params.schema_["age"])
+    assert cols["age"]["js_distance"][0] == pytest.approx(jensenshannon(p / p.sum(), q / q.sum(), base=2))
+    # per pair, pandas' Pearson and Spearman and Cramér's V from scipy's chi-squared
+    for method in ("pearson", "spearman"):
+        expected = real[["age", "hours_per_week"]].corr(method=method).iloc[0, 1]
+        assert pairs[method]["age|hours_per_week"]["real"][0] == pytest.approx(expected)
+    table = pd.crosstab(real["sex"], real["race"])
+    v = np.sqrt(chi2_contingency(table, correction=False)[0] / (len(real) * (min(table.shape) - 1)))
+    assert pairs["cramers_v"]["race|sex"]["real"][0] == pytest.approx(v)
+    # a synthetic table without some real labels loses category coverage
+    cover = fidelity.coverage_draws(fidelity.column_draws(real, syn[syn["race"] == "White"], params, Wr,
+                                                          utility.resample_weights(int((syn["race"] == "White").sum()),
+                                                                                   rounds=30, seed=1)))
+    assert cover["category"][0] < 1.0
