@@ -77,7 +77,7 @@ def _utility_bars(report: dict[str, Any]) -> str:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
-    learners = [k for k in report["utility"] if isinstance(report["utility"][k], dict)]
+    learners = [k for k, v in report["utility"].items() if isinstance(v, dict) and "roc_auc" in v]
     for i, kind in enumerate(("tstr", "trtr")):
         vals = [report["utility"][n]["roc_auc"][kind] for n in learners]
         err = [[v["point"] - v["lower"] for v in vals], [v["upper"] - v["point"] for v in vals]]

@@ -224,7 +224,8 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
         if run_id:
             headline = {"tstr_auc": report["tstr_auc"], "trtr_auc": report["trtr_auc"],
                         "tstr_ratio": report["tstr_ratio"],
-                        "distinguishability_auc": report["fidelity"]["distinguishability_auc"]}
+                        "tstr_ratio_lower": report["utility"]["gradient_boosting"]["roc_auc"]["ratio"]["lower"],
+                        "distinguishability_auc": report["fidelity"]["distinguishability_auc"]["point"]}
             trk.log_metrics(tracking, run_id, headline)
             trk.log_metrics(tracking, tracking.parent_run_id, headline)
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
