@@ -1,102 +1,103 @@
-"""The attack stage: record-level leakage of the synthetic rows against the training rows.
+"""The attack stage: the candidate is attacked the way an adversary would attack it, before release.
 
-Two attacks run before every release:
-- exact matches: the share of synthetic rows identical to some training row, against the natural
-  share of holdout rows identical to some training row (real data has duplicates of its own);
-- DCR share: for equally many training and holdout rows, the share of synthetic rows whose nearest
-  real row is a training row (ties count half). 0.5 means the generator is no closer to the rows
-  it trained on than to rows it never saw.
+Members are training rows, non-members holdout rows the generator never saw; the holdout rows
+not drawn as non-members are the reference sample of the density attack. Sampling is seeded
+(params/attack.yaml), and every gate compares the conservative bound of its interval with its
+threshold (params/gates.yaml), so a smaller sample widens the interval honestly rather than
+passing more easily.
 
-Distances use a mixed-type encoding built from the public schema: numerics scaled by their
-declared range, categoricals one-hot, missing as its own value; the nearest-neighbour search is
-sklearn's, never a dense n x n matrix.
+- exact matches (synthgov.mia): synthetic-to-train share against the natural holdout-to-train share;
+- near-duplicates, DCR share and NNDR (synthgov.mia.leakage);
+- membership inference: a distance attack and a DOMIAS-style density attack (synthgov.mia);
+- singling-out, linkability and attribute inference after Giomi et al. (synthgov.risk).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
+from synthgov import mia, risk
 from synthgov.checks import CheckResult
 from synthgov.params import Params
-from synthgov.utility import categories_of
+
+RISKS = ("singling_out", "linkability", "inference")
 
 
-def _rows_hash(df: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(df.reset_index(drop=True), index=False).to_numpy()
-
-
-def exact_match_share(candidate: pd.DataFrame, reference: pd.DataFrame) -> float:
-    """Share of `candidate` rows that equal some `reference` row on every column.
-
-    >>> ref = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
-    >>> exact_match_share(pd.DataFrame({"a": [1.0, 3.0], "b": ["x", "x"]}), ref)
-    0.5
-    """
-    if len(candidate) == 0:
-        return float("nan")
-    return float(np.isin(_rows_hash(candidate), _rows_hash(reference)).mean())
-
-
-def distance_matrix_features(df: pd.DataFrame, params: Params,
-                             cats: dict[str, list[str]] | None = None) -> np.ndarray:
-    """The mixed-type distance encoding: declared bounds, and declared (or given) categories."""
-    parts = []
-    for col, spec in params.schema_.items():
-        if col in params.data.exclude:
-            continue
-        if spec.type == "numeric":
-            values = df[col].to_numpy(dtype=float)
-            scaled = (np.clip(values, spec.lower, spec.upper) - spec.lower) / (spec.upper - spec.lower)
-            parts.append(np.nan_to_num(scaled, nan=-1.0)[:, None])
-        else:
-            labels = spec.categories or (cats or {}).get(col) or []
-            codes = pd.Categorical(df[col], categories=labels).codes  # -1 for missing or unknown
-            onehot = np.zeros((len(df), len(labels) + 1))
-            onehot[np.arange(len(df)), codes] = 1.0
-            parts.append(onehot)
-    return np.hstack(parts)
-
-
-def dcr_share(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, params: Params,
-              rng: np.random.Generator) -> dict[str, Any]:
-    """DCR share over equally many training and holdout rows (at most attack.subsample each)."""
-    m = min(params.attack.subsample, len(train), len(holdout), len(synthetic))
-    pick = lambda df: df.iloc[rng.choice(len(df), size=m, replace=False)]  # noqa: E731
-    frames = [pick(d) for d in (synthetic, train, holdout)]
-    cats = {c: categories_of(s, *frames, column=c) for c, s in params.schema_.items()
-            if s.type == "categorical"}
-    syn, tr, ho = (distance_matrix_features(f, params, cats) for f in frames)
-    d_train = NearestNeighbors(n_neighbors=1).fit(tr).kneighbors(syn)[0][:, 0]
-    d_hold = NearestNeighbors(n_neighbors=1).fit(ho).kneighbors(syn)[0][:, 0]
-    closer = (d_train < d_hold).mean() + 0.5 * (d_train == d_hold).mean()
-    return {"dcr_share": float(closer), "rows_each": m,
-            "median_dcr_train": float(np.median(d_train)), "median_dcr_holdout": float(np.median(d_hold))}
+def _pick(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    return df.iloc[rng.choice(len(df), size=n, replace=False)].reset_index(drop=True)
 
 
 def attack(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, params: Params
-           ) -> tuple[dict[str, Any], list[CheckResult]]:
-    """Run the record-level attacks. Returns the report (aggregates only) and its checks."""
-    rng = np.random.default_rng(params.attack.seed)
-    n_syn = min(params.attack.subsample, len(synthetic))
-    syn_sample = synthetic.iloc[rng.choice(len(synthetic), size=n_syn, replace=False)]
+           ) -> tuple[dict[str, Any], list[CheckResult], dict[str, np.ndarray]]:
+    """Run every attack. Returns the report (aggregates only), its checks, and the distance arrays
+    behind the report's histograms (for attack.html; never written as such)."""
+    ap = params.attack
+    rng = np.random.default_rng(ap.seed)
     cols = [c for c in params.schema_ if c not in params.data.exclude]
-    syn_share = exact_match_share(syn_sample[cols], train[cols])
-    natural = exact_match_share(holdout[cols], train[cols])
-    dcr = dcr_share(synthetic, train, holdout, params, rng)
-    spec = params.gates.spec
-    checks = [
-        CheckResult.evaluate("exact_match_excess", syn_share - natural,
-                             spec("exact_match_excess").threshold, goal="minimize",
-                             severity=spec("exact_match_excess").severity, stage="attack",
-                             breakdown={"synthetic_share": syn_share, "natural_share": natural}),
-        CheckResult.evaluate("dcr_share", dcr["dcr_share"], spec("dcr_share").threshold,
-                             goal="minimize", severity=spec("dcr_share").severity, stage="attack",
-                             breakdown=dcr),
+    m = min(ap.subsample, len(train), len(holdout) // 2)
+    if m < 10 or len(synthetic) < 10:
+        return _unscorable(params, m, len(synthetic))
+    members = _pick(train, m, rng)
+    order = rng.permutation(len(holdout))
+    non_members = holdout.iloc[order[:m]].reset_index(drop=True)
+    reference = holdout.iloc[order[m:]].reset_index(drop=True)
+    syn_attacked = _pick(synthetic, min(ap.subsample, len(synthetic)), rng)
+    syn_index = _pick(synthetic, min(ap.index_rows, len(synthetic)), rng)
+    cats = mia.categories(params, train, holdout, synthetic)
+
+    def enc(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+        return mia.encode(df, params, cats, columns)
+
+    syn_share = mia.exact_match_share(syn_attacked[cols], train[cols])
+    natural = mia.exact_match_share(holdout[cols], train[cols])
+    leak, distances = mia.leakage(enc(syn_attacked), enc(members), enc(non_members),
+                                  near_quantile=ap.near_duplicate_quantile, seed=ap.seed)
+    membership = mia.membership_inference(enc(syn_index), enc(members), enc(non_members), enc(reference),
+                                          neighbors=ap.mia_neighbors, rounds=ap.bootstrap_rounds, seed=ap.seed)
+    risks = risk.risks(syn_index, members, non_members, params, enc)
+    report = {"members": m, "non_members": m, "reference_rows": len(reference),
+              "synthetic_rows_attacked": len(syn_attacked), "synthetic_rows_indexed": len(syn_index),
+              "exact_match": {"synthetic_share": syn_share, "natural_share": natural},
+              "leakage": leak, "membership_inference": membership, "risks": risks}
+    return report, _checks(report, params), distances
+
+
+def _check(params: Params, name: str, score: float, breakdown: dict[str, Any]) -> CheckResult:
+    spec = params.gates.spec(name)
+    return CheckResult.evaluate(name, score, spec.threshold, goal="minimize", severity=spec.severity,
+                                stage="attack", breakdown=breakdown)
+
+
+def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
+    leak, mi, risks = report["leakage"], report["membership_inference"], report["risks"]
+    attacks = ("distance", "density_ratio")
+    auc = {a: mi[a]["roc_auc"]["upper"] for a in attacks}
+    tpr = {a: mi[a]["tpr_at_0.01_fpr"]["upper"] for a in attacks}
+    worst = lambda d: math.nan if any(math.isnan(v) for v in d.values()) else max(d.values())  # noqa: E731
+    inference = {s: v["risk"]["upper"] for s, v in risks["inference"].items()}
+    ex = report["exact_match"]
+    return [
+        _check(params, "exact_match_excess", ex["synthetic_share"] - ex["natural_share"], ex),
+        _check(params, "near_duplicate_excess", leak["near_duplicate"]["excess"]["upper"],
+               {"bound": "upper", **leak["near_duplicate"]}),
+        _check(params, "dcr_share", leak["dcr_share"]["upper"], {"bound": "upper", "interval": leak["dcr_share"]}),
+        _check(params, "mia_auc", worst(auc), {"bound": "upper", "by_attack": auc}),
+        _check(params, "mia_tpr_at_1pct_fpr", worst(tpr), {"bound": "upper", "by_attack": tpr}),
+        _check(params, "singling_out_risk", risks["singling_out"]["risk"]["upper"],
+               {"bound": "upper", "risk": risks["singling_out"]["risk"]}),
+        _check(params, "linkability_risk", risks["linkability"]["risk"]["upper"],
+               {"bound": "upper", "risk": risks["linkability"]["risk"]}),
+        _check(params, "inference_risk", worst(inference), {"bound": "upper", "by_secret": inference}),
     ]
-    report = {"exact_match_share": syn_share, "natural_exact_match_share": natural,
-              "synthetic_rows_attacked": n_syn, **dcr}
-    return report, checks
+
+
+def _unscorable(params: Params, m: int, n_syn: int) -> tuple[dict[str, Any], list[CheckResult], dict]:
+    """Too few rows to attack: every privacy check fails (NaN), never a silent pass."""
+    names = ["exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
+             "singling_out_risk", "linkability_risk", "inference_risk"]
+    why = {"reason": f"too few rows to attack: {m} member/non-member rows, {n_syn} synthetic rows (need 10)"}
+    return {"members": m, "synthetic_rows": n_syn, **why}, [_check(params, n, math.nan, why) for n in names], {}

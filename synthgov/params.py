@@ -163,10 +163,29 @@ class ValidateParams(_Frozen):
 
 
 class AttackParams(_Frozen):
-    """Record-level privacy attacks (params/attack.yaml)."""
+    """Privacy attacks before release (params/attack.yaml)."""
 
     subsample: int = Field(5000, ge=10)
+    index_rows: int = Field(50000, ge=100)
     seed: int = 0
+    bootstrap_rounds: int = Field(200, ge=20)
+    near_duplicate_quantile: float = Field(0.01, gt=0.0, lt=0.5)
+    mia_neighbors: int = Field(10, ge=1)
+    n_attacks: int = Field(1000, ge=50)
+    quasi_identifiers: list[str] = []
+    secrets: list[str] = []
+    singling_out_columns: int = Field(3, ge=1)
+    linkability_columns: list[list[str]] = []
+    linkability_neighbors: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> "AttackParams":
+        if len(self.linkability_columns) != 2 or not all(self.linkability_columns) or \
+                set(self.linkability_columns[0]) & set(self.linkability_columns[1]):
+            raise ValueError("linkability_columns must be two non-empty, disjoint lists of columns")
+        if not self.quasi_identifiers or not self.secrets:
+            raise ValueError("quasi_identifiers and secrets must each name at least one column")
+        return self
 
 
 class GateSpec(_Frozen):
@@ -192,7 +211,13 @@ GATE_NAMES = frozenset({
     "fairness_dp_gap",
     "fairness_eo_gap",
     "exact_match_excess",
+    "near_duplicate_excess",
     "dcr_share",
+    "mia_auc",
+    "mia_tpr_at_1pct_fpr",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
 })
 
 
@@ -236,7 +261,7 @@ class Params(_Frozen):
     train: TrainParams = TrainParams()
     generate: GenerateParams = GenerateParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
-    attack: AttackParams = AttackParams()
+    attack: AttackParams
     gates: GatesParams
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -266,6 +291,11 @@ class Params(_Frozen):
                 raise ValueError(
                     f"protected numeric column '{col}' needs bins in data.protected_bins"
                 )
+        attack_cols = [*self.attack.quasi_identifiers, *self.attack.secrets, *sum(self.attack.linkability_columns, [])]
+        unknown = sorted({c for c in attack_cols if c not in cols or c in self.data.exclude})
+        if unknown:
+            raise ValueError(f"attack.yaml names columns {unknown} that are not declared (or are excluded) "
+                             "in schema.yaml / data.yaml")
         if self.data.target in self.data.exclude:
             raise ValueError("data.exclude must not contain the target")
         fair = self.generate.fairness

@@ -237,20 +237,26 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 
 @task(name="attack", cache_policy=NO_CACHE)
 def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
-    """Exact-match and DCR attacks of the synthetic rows against the training rows."""
+    """Privacy attacks on the candidate: leakage, membership inference, risks (attack.json/.html)."""
     from synthgov.attack import attack
+    from synthgov.report_html import attack_html
 
     ws = Workspace(workspace)
     train, holdout, synthetic = _candidate_frames(ws)
-    report, checks = attack(synthetic, train, holdout, params)
+    report, checks, distances = attack(synthetic, train, holdout, params)
     report["checks"] = [c.model_dump(mode="json") for c in checks]
-    write_json_atomic(ws.stage_dir("attack") / "attack.json", report)
+    out = ws.stage_dir("attack")
+    write_json_atomic(out / "attack.json", report)
+    page = out / "attack.html"
+    page.with_name(".attack.html.tmp").write_text(attack_html(report, distances))
+    os.replace(page.with_name(".attack.html.tmp"), page)
     with trk.stage_run(tracking, "attack") as run_id:
         if run_id:
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
             trk.log_json(tracking, run_id, "attack.json", report)
-    log.info("attack: exact-match share %.4f (natural %.4f), DCR share %.3f",
-             report["exact_match_share"], report["natural_exact_match_share"], report["dcr_share"])
+            tracking.client().log_artifact(run_id, str(page))
+    for c in checks:
+        log.info("attack: %s", c.describe())
     return report
 
 
@@ -300,7 +306,7 @@ def import_synthetic_stage(workspace: str, params: Params, synthetic_path: str,
 CANDIDATE_FILES = [("generate", "synthetic.parquet"), ("audit", "audit.json"),
                    ("train", "training.json"), ("validate", "validation.json"),
                    ("validate", "validation.html"),
-                   ("attack", "attack.json"), ("gate", "gates.json")]
+                   ("attack", "attack.json"), ("attack", "attack.html"), ("gate", "gates.json")]
 
 
 @task(name="promote", cache_policy=NO_CACHE)

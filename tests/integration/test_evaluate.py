@@ -1,4 +1,4 @@
-"""`synthgov evaluate` on candidates built from the real Adult data (validation gates)."""
+"""`synthgov evaluate` on candidates built from the real Adult data (validation and privacy gates)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from synthgov.cli import main
+from synthgov.params import load_params
 from tests.conftest import REPO
+from tests.unit.test_attack import PRIVACY_GATES, noisy_copy
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +56,26 @@ def test_real_holdout_half_passes_every_validation_gate(prefect_harness, tmp_pat
     ratio = report["utility"]["gradient_boosting"]["roc_auc"]["ratio"]
     assert ratio["lower"] <= ratio["point"] <= ratio["upper"]
     assert (tmp_path / "artifacts/validate/validation.html").stat().st_size > 10_000
+    # rows the generator never saw: every privacy gate passes, membership inference is chance
+    assert all(gates[g]["passed"] for g in PRIVACY_GATES), {g: gates[g] for g in PRIVACY_GATES}
+    attack = json.loads((tmp_path / "artifacts/attack/attack.json").read_text())
+    assert attack["membership_inference"]["distance"]["roc_auc"]["point"] == pytest.approx(0.5, abs=0.05)
+    assert (tmp_path / "artifacts/attack/attack.html").stat().st_size > 10_000
+
+
+def test_copy_of_training_rows_fails_every_privacy_gate(prefect_harness, tmp_path, real_files):
+    code, _, gates = _evaluate(tmp_path, real_files, real_files[1]["train"])
+    assert code == 1
+    assert not [g for g in PRIVACY_GATES if gates[g]["passed"]]
+    attack = json.loads((tmp_path / "artifacts/attack/attack.json").read_text())
+    assert attack["membership_inference"]["distance"]["roc_auc"]["point"] > 0.9
+
+
+def test_noisy_copy_still_fails_privacy(prefect_harness, tmp_path, real_files):
+    candidate = noisy_copy(real_files[1]["train"], load_params(REPO / "params"))
+    code, _, gates = _evaluate(tmp_path, real_files, candidate)
+    assert code == 1
+    assert not gates["dcr_share"]["passed"] and not gates["mia_auc"]["passed"]
 
 
 def test_one_row_repeated_fails_fidelity(prefect_harness, tmp_path, real_files):

@@ -54,7 +54,14 @@ def workspace(tmp_path, adult) -> Path:
          distinguishability={"threshold": 0.99, "severity": "block"},
          fairness_dp_gap={"threshold": 1.0, "severity": "block"},
          fairness_eo_gap={"threshold": 1.0, "severity": "block"},
-         dcr_share={"threshold": 0.6, "severity": "block"})
+         dcr_share={"threshold": 0.6, "severity": "block"},
+         # 400 attacked rows each: honest intervals are wide at this size
+         mia_auc={"threshold": 0.7, "severity": "block"},
+         mia_tpr_at_1pct_fpr={"threshold": 0.2, "severity": "block"},
+         near_duplicate_excess={"threshold": 0.2, "severity": "block"},
+         singling_out_risk={"threshold": 0.5, "severity": "block"},
+         linkability_risk={"threshold": 0.5, "severity": "block"},
+         inference_risk={"threshold": 0.5, "severity": "block"})
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
                 ["git", "config", "user.name", "t"]):
         subprocess.run(cmd, cwd=ws, check=True)
