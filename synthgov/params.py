@@ -177,6 +177,7 @@ class AttackParams(_Frozen):
     singling_out_columns: int = Field(3, ge=1)
     linkability_columns: list[list[str]] = []
     linkability_neighbors: int = Field(1, ge=1)
+    canary_pairs: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _shapes(self) -> "AttackParams":
@@ -218,6 +219,7 @@ GATE_NAMES = frozenset({
     "singling_out_risk",
     "linkability_risk",
     "inference_risk",
+    "canary_epsilon",
 })
 
 

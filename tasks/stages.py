@@ -244,6 +244,9 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     ws = Workspace(workspace)
     train, holdout, synthetic = _candidate_frames(ws)
     report, checks, distances = attack(synthetic, train, holdout, params)
+    if params.attack.canary_pairs:
+        report["canary"], canary = _canary(ws, train, params)
+        checks += [canary] if canary else []
     report["checks"] = [c.model_dump(mode="json") for c in checks]
     out = ws.stage_dir("attack")
     write_json_atomic(out / "attack.json", report)
@@ -258,6 +261,20 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     for c in checks:
         log.info("attack: %s", c.describe())
     return report
+
+
+def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[str, Any], CheckResult | None]:
+    """Run the canary audit when this run trained a DP synthesizer that exposes its likelihood."""
+    from synthgov.canary import canary_audit, canary_check
+    from synthgov.synthesizers import get_synthesizer
+
+    cls = get_synthesizer(params.train.synthesizer)
+    if not (ws.root / "artifacts" / "train" / "training.json").is_file() or not params.dp or \
+            not getattr(cls, "dp", False) or params.train.synthesizer != "dp-autoregressive":
+        return {"skipped": "the canary audit needs a DP dp-autoregressive training run (not `evaluate`)"}, None
+    log.info("attack: canary audit with %d pairs (two more training runs)", params.attack.canary_pairs)
+    report = canary_audit(train, params, cls, pairs=params.attack.canary_pairs, seed=params.attack.seed)
+    return report, canary_check(report, params)
 
 
 @task(name="gate", cache_policy=NO_CACHE)

@@ -1,0 +1,37 @@
+"""The canary audit catches a DP-SGD run that claims epsilon = 1 but adds no noise, and does not
+accuse a correct one. Real Opacus training on real Adult rows (two runs per audit)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from synthgov.canary import canary_audit, canary_check
+from synthgov.synthesizers.dpar import DPAutoregressive
+from tests.conftest import small
+
+
+@pytest.fixture(scope="module")
+def rows(adult):
+    return small(adult[0], 3000)
+
+
+def test_noise_free_run_claiming_epsilon_one_is_caught(params, rows, monkeypatch):
+    # Setup: the bug: DP-SGD's noise is never added, while the accountant still claims epsilon = 1
+    import opacus.optimizers.optimizer as dp_optimizer
+
+    monkeypatch.setattr(dp_optimizer, "_generate_noise",
+                        lambda std, reference, generator=None, secure_mode=False: torch.zeros_like(reference))
+    # Run
+    report = canary_audit(rows, params, DPAutoregressive, pairs=100, seed=0)
+    check = canary_check(report, params)
+    # Assert
+    assert report["claimed_epsilon"] == pytest.approx(1.0, abs=0.01)
+    assert report["epsilon_lower_bound"] > 1.0
+    assert not check.passed and check.severity == "block"
+
+
+def test_correct_run_is_not_accused(params, rows):
+    report = canary_audit(rows, params, DPAutoregressive, pairs=100, seed=0)
+    assert report["epsilon_lower_bound"] <= report["claimed_epsilon"]
+    assert canary_check(report, params).passed
