@@ -1,13 +1,17 @@
-"""The audit stage: the data contract and the bias audit of the source, before anything trains.
+"""The audit stage: may this source be synthesized at all? Checked before anything trains.
 
-The contract is a Great Expectations suite built from the declared schema: every declared column
-exists, numeric values are numbers inside the public bounds, categories are in the declared list,
-non-nullable columns have no missing values, and the table is not empty. Only counts leave GX:
-the raw values it lists for failed expectations are dropped here.
+- the data contract (synthgov.contract): the committed Great Expectations suite of the declared
+  schema; only counts leave GX;
+- the bias audit, per protected attribute (numeric ones by declared bins) and per declared
+  intersection: group counts, shares against the declared reference population, outcome base
+  rates, the disparate-impact ratio (lowest group base rate over the highest), the statistical
+  parity difference (highest minus lowest), and a chi-squared test of independence of group and
+  outcome. Groups under k rows are flagged and their figures suppressed;
+- proxies and label quality (synthgov.proxies), direct identifiers and quasi-identifier risk
+  (synthgov.identifiers), and drift against the source of the last promoted release
+  (synthgov.drift).
 
-The bias audit reports, per protected attribute (numeric ones by declared bins), each group's
-share and outcome base rate, and the disparate-impact ratio (lowest group base rate over the
-highest). Groups under k rows are flagged and their counts suppressed.
+Every finding is a CheckResult whose severity (block or warn) comes from params/gates.yaml.
 """
 
 from __future__ import annotations
@@ -17,54 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2_contingency
 
 from synthgov.checks import CheckResult
 from synthgov.params import Params
-
-_KEPT_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count")
-
-
-def build_contract(params: Params) -> Any:
-    """The GX expectation suite of the declared schema (GX is imported here: it is slow to import)."""
-    import great_expectations as gx
-
-    gx.get_context(mode="ephemeral")
-
-    ex = gx.expectations
-    suite = gx.ExpectationSuite(name="synthgov-source-contract")
-    suite.add_expectation(ex.ExpectTableRowCountToBeBetween(min_value=1))
-    for col, spec in params.schema_.items():
-        suite.add_expectation(ex.ExpectColumnToExist(column=col))
-        if spec.type == "numeric":
-            suite.add_expectation(ex.ExpectColumnValuesToBeBetween(
-                column=col, min_value=spec.lower, max_value=spec.upper))
-        elif spec.categories:  # undeclared categories are estimated with DP at training time
-            suite.add_expectation(ex.ExpectColumnValuesToBeInSet(column=col, value_set=spec.categories))
-        if not spec.nullable:
-            suite.add_expectation(ex.ExpectColumnValuesToNotBeNull(column=col))
-    return suite
-
-
-def run_contract(df: pd.DataFrame, params: Params) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Validate `df` against the contract. Returns one count-only record per expectation, and the suite."""
-    import great_expectations as gx
-
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = build_contract(params)
-    asset = context.data_sources.add_pandas("synthgov").add_dataframe_asset("source")
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": df})
-    result = batch.validate(suite, result_format="SUMMARY")
-    records = []
-    for r in result.results:
-        cfg = r.expectation_config
-        counts = {k: r.result[k] for k in _KEPT_RESULT_KEYS if k in r.result}
-        records.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"),
-                        "success": bool(r.success), **counts})
-    return records, suite.to_json_dict()
 
 
 def protected_groups(df: pd.DataFrame, params: Params, column: str) -> pd.Series:
@@ -76,61 +36,136 @@ def protected_groups(df: pd.DataFrame, params: Params, column: str) -> pd.Series
     return df[column]
 
 
-def group_stats(df: pd.DataFrame, params: Params, column: str) -> dict[str, Any]:
-    """Shares and base rates per group of one protected attribute, and its disparate-impact ratio.
+def audit_groups(df: pd.DataFrame, params: Params) -> dict[str, pd.Series]:
+    """Group labels of every protected attribute and declared intersection (e.g. 'race x sex')."""
+    groups = {c: protected_groups(df, params, c).fillna("(missing)").astype(str)
+              for c in params.data.protected if c in df.columns}
+    for combo in params.data.intersections:
+        if all(c in df.columns for c in combo):
+            parts = [groups[c] if c in groups else df[c].fillna("(missing)").astype(str) for c in combo]
+            label = parts[0]
+            for p in parts[1:]:
+                label = label + " & " + p
+            groups[" x ".join(combo)] = label
+    return groups
 
-    Counts and rates of groups under k rows are suppressed (only the flag remains).
+
+def group_stats(df: pd.DataFrame, params: Params, column: str, groups: pd.Series | None = None) -> dict[str, Any]:
+    """Shares, base rates, disparate impact, statistical parity and chi-squared for one attribute.
+
+    Counts and rates of groups under k rows are suppressed (only the flag remains), and left out
+    of the ratio, the difference and the test.
     """
     k = params.data.min_group_size
-    groups = protected_groups(df, params, column).fillna("(missing)")
+    groups = protected_groups(df, params, column).fillna("(missing)") if groups is None else groups
     positive = (df[params.data.target] == params.data.positive_label).astype(float)
-    table = positive.groupby(groups).agg(["count", "mean"])
-    out, rates = {}, []
+    table = positive.groupby(groups.to_numpy()).agg(["count", "sum", "mean"])
+    out, rates, kept = {}, [], []
     for group, row in table.iterrows():
         n = int(row["count"])
         if n >= k:
             out[str(group)] = {"count": n, "share": n / len(df), "base_rate": float(row["mean"])}
             rates.append(float(row["mean"]))
+            kept.append(group)
         else:
             out[str(group)] = {"count": None, "share": None, "base_rate": None, "under_k": True}
     di = min(rates) / max(rates) if len(rates) >= 2 and max(rates) > 0 else math.nan
-    sizes = table["count"]
+    spd = max(rates) - min(rates) if len(rates) >= 2 else math.nan
+    chi2 = {"statistic": math.nan, "p_value": math.nan, "dof": 0}
+    big = table.loc[kept]
+    if len(big) >= 2:
+        contingency = np.stack([big["sum"].to_numpy(), (big["count"] - big["sum"]).to_numpy()], axis=1)
+        if (contingency.sum(axis=0) > 0).all():
+            stat, p, dof, _ = chi2_contingency(contingency)
+            chi2 = {"statistic": float(stat), "p_value": float(p), "dof": int(dof)}
     reference = params.data.reference_population.get(column, {})
     for group, share in reference.items():
         entry = out.setdefault(group, {"count": None, "share": None, "base_rate": None, "under_k": True})
         entry["reference_share"] = share
         source_share = entry["share"] if entry["share"] is not None else 0.0
         entry["reference_gap_flag"] = abs(source_share - share) > params.data.reference_gap
-    return {"groups": out, "disparate_impact": di, "min_group_size": int(sizes.min()) if len(sizes) else 0}
+    lo, hi = params.audit.disparate_impact_range
+    return {"groups": out, "disparate_impact": di, "disparate_impact_flag": not (lo <= di <= hi) if di == di else True,
+            "statistical_parity_difference": spd, "chi_squared": chi2,
+            "min_group_size": int(table["count"].min()) if len(table) else 0}
 
 
-def audit(df: pd.DataFrame, params: Params, type_errors: dict[str, int] | None = None
-          ) -> tuple[dict[str, Any], list[CheckResult]]:
-    """Audit the source. Returns the report and its checks (contract, disparate impact, group size)."""
-    gates = params.gates
-    records, suite = run_contract(df, params)
+def _check(params: Params, name: str, score: float, goal: str, breakdown: dict[str, Any]) -> CheckResult:
+    spec = params.gates.spec(name)
+    return CheckResult.evaluate(name, score, spec.threshold, goal=goal, severity=spec.severity, stage="audit",
+                                breakdown=breakdown)
+
+
+def audit(df: pd.DataFrame, params: Params, type_errors: dict[str, int] | None = None, *,
+          contract: dict[str, Any] | None = None, identifiers: list[dict[str, Any]] | None = None,
+          last_profile: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[CheckResult]]:
+    """Audit the source. Returns the report and its checks.
+
+    Args:
+        df: the source rows (declared columns, and any undeclared ones the caller still holds).
+        type_errors: values per numeric column that were not numbers (from conform).
+        contract: the data contract (default: the one the params imply).
+        identifiers: identifier findings on columns the caller already dropped (ingest).
+        last_profile: the source profile kept by the last promoted release, for drift.
+    """
+    from synthgov import contract as ctr, drift, identifiers as ids, proxies
+
+    records = ctr.validate_contract(df, contract or ctr.contract_from_params(params))
     for col, bad in (type_errors or {}).items():
         records.append({"expectation": "expect_column_values_to_be_numeric", "column": col,
                         "success": False, "unexpected_count": bad})
     met = sum(r["success"] for r in records) / len(records)
     failed = [r for r in records if not r["success"]]
-    bias = {col: group_stats(df, params, col) for col in params.data.protected}
-    di = {col: b["disparate_impact"] for col, b in bias.items()}
-    min_sizes = {col: b["min_group_size"] for col, b in bias.items()}
-    spec = gates.spec
+    present = [c for c in params.data.protected if c in df.columns]
+    groups = audit_groups(df, params) if params.data.target in df.columns else {}
+    bias = {name: group_stats(df, params, name, labels) for name, labels in groups.items()}
+    found = [*(identifiers or []), *ids.detect_identifiers(df, params)]
+    report: dict[str, Any] = {
+        "rows": len(df), "contract": {"expectations": records, "share_met": met, "made_from": (contract or {}).get("made_from")},
+        "bias": bias, "identifiers": found,
+        "quasi_identifiers": ids.quasi_identifier_risk(df, [c for c in params.audit.quasi_identifiers if c in df.columns],
+                                                        params.data.min_group_size),
+    }
+    if params.data.target in df.columns:
+        report["proxies"] = {c: proxies.proxy_scores(df, protected_groups(df, params, c), params, c) for c in present}
+        report["label_quality"] = proxies.label_quality(df, params)
+    profile = drift.source_profile(df, params)
+    report["source_profile"] = profile
+    report["drift"] = drift.compare_profiles(last_profile, profile, params) if last_profile else \
+        {"status": "no promoted release to compare with"}
+    return report, _checks(report, params, met, failed, present)
+
+
+def _checks(report: dict[str, Any], params: Params, met: float, failed: list[dict[str, Any]],
+            present: list[str]) -> list[CheckResult]:
+    bias = report["bias"]
+    di = {a: bias[a]["disparate_impact"] for a in present if a in bias}
+    sizes = {a: v["min_group_size"] for a, v in bias.items()}
+    found = report["identifiers"]
+    proxy_auc = {a: v["roc_auc"] for a, v in report.get("proxies", {}).items()}
+    labels = report.get("label_quality", {})
     checks = [
-        CheckResult.evaluate("audit_contract", met, spec("audit_contract").threshold, goal="maximize",
-                             severity=spec("audit_contract").severity, stage="audit",
-                             breakdown={"failed_expectations": failed, "expectations": len(records)}),
-        CheckResult.evaluate("audit_disparate_impact", np.nanmin(list(di.values())) if di else math.nan,
-                             spec("audit_disparate_impact").threshold, goal="maximize",
-                             severity=spec("audit_disparate_impact").severity, stage="audit",
-                             breakdown=di),
-        CheckResult.evaluate("audit_min_group_size", min(min_sizes.values()) if min_sizes else math.nan,
-                             spec("audit_min_group_size").threshold, goal="maximize",
-                             severity=spec("audit_min_group_size").severity, stage="audit",
-                             breakdown=min_sizes),
+        _check(params, "audit_contract", met, "maximize", {"failed_expectations": failed,
+                                                             "expectations": len(report["contract"]["expectations"])}),
+        _check(params, "audit_disparate_impact", np.nanmin(list(di.values())) if di else math.nan, "maximize",
+               {"by_attribute": di, "flagged": [a for a in di if bias[a]["disparate_impact_flag"]]}),
+        _check(params, "audit_min_group_size", min(sizes.values()) if sizes else math.nan, "maximize", sizes),
+        _check(params, "audit_identifiers", float(len(found)), "minimize",
+               {"columns": [f["column"] for f in found],
+                "excluded": [f["column"] for f in found if not f["trained"]]}),
+        _check(params, "audit_identifiers_trained", float(sum(f["trained"] for f in found)), "minimize",
+               {"columns": [f["column"] for f in found if f["trained"]],
+                "fix": "add these columns to data.exclude in params/data.yaml"}),
+        _check(params, "audit_quasi_identifiers", report["quasi_identifiers"]["unique_share"], "minimize",
+               report["quasi_identifiers"]),
     ]
-    report = {"rows": len(df), "contract": {"expectations": records, "share_met": met},
-              "bias": bias, "suite": suite}
-    return report, checks
+    if proxy_auc:
+        checks.append(_check(params, "audit_proxies", max(proxy_auc.values()), "minimize",
+                             {"roc_auc": proxy_auc, "flagged": [a for a, v in proxy_auc.items()
+                                                                if v > params.gates.spec("audit_proxies").threshold]}))
+    if labels.get("suspected_errors") is not None:
+        checks.append(_check(params, "audit_label_issues", labels["suspected_share"], "minimize", labels))
+    if "max_psi" in report["drift"]:
+        checks.append(_check(params, "audit_drift", report["drift"]["max_psi"], "minimize",
+                             {"drifted": report["drift"]["drifted"]}))
+    return checks

@@ -5,11 +5,17 @@
     synthgov evaluate --train REAL --holdout REAL_HOLDOUT --synthetic SYN --target COL
                       --protected A,B [--summary-json PATH]
                                  validate, attack and gate a synthetic file from any tool
+    synthgov audit [--source PATH --target COL --protected A,B --out DIR]
+                                 the pre-generation audit alone (audit.json, audit.html)
+    synthgov audit --propose-contract OUT.json --source PATH
+                                 draft a schema for review (labels and rounded bounds only)
+    synthgov audit --write-contract
+                                 regenerate checks/source_contract.json from the params
     synthgov stage NAME          one dvc.yaml stage (what `dvc repro` calls)
     synthgov synthesizers        the registered synthesizer names
 
-Exit codes: 0 promoted (evaluate: every gate passed; stage: done), 1 a gate failed (nothing
-promoted), 2 bad input or error.
+Exit codes: 0 promoted (evaluate: every gate passed; audit: no blocking finding; stage: done),
+1 a gate failed (nothing promoted), 2 bad input or error.
 """
 
 from __future__ import annotations
@@ -83,6 +89,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--protected", help="comma-separated protected columns")
     ev.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
     ev.add_argument("--summary-json", help="write the summary JSON here")
+    au = sub.add_parser("audit", help="audit a source alone, or draft / regenerate its data contract")
+    _common(au)
+    au.add_argument("--source", help="CSV or Parquet source file (default: data.source of the params)")
+    au.add_argument("--target", help="target column (overrides data.target)")
+    au.add_argument("--positive-label", help="positive class of the target")
+    au.add_argument("--protected", help="comma-separated protected columns")
+    au.add_argument("--out", help="folder for audit.json and audit.html (default: <workspace>/audit-report)")
+    au.add_argument("--summary-json", help="write the findings (name, score, verdict) here")
+    au.add_argument("--propose-contract", metavar="OUT_JSON",
+                    help="draft a schema and contract from --source for a person to review, and stop")
+    au.add_argument("--write-contract", action="store_true",
+                    help="regenerate checks/source_contract.json (beside the params folder) and stop")
     stage = sub.add_parser("stage", help="run one stage, as dvc.yaml does")
     _common(stage)
     stage.add_argument("name", choices=["ingest", "audit", "train", "generate", "validate",
@@ -135,6 +153,54 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from synthgov.audit import audit
+    from synthgov.contract import load_contract, propose_contract, write_contract
+    from synthgov.data import conform, read_source, read_table
+    from synthgov.identifiers import detect_identifiers
+    from synthgov.params import load_params
+    from synthgov.promote import write_json_atomic
+    from synthgov.report_html import audit_html
+    from synthgov.promote import ReleaseStore
+    from synthgov.tasks.stages import Workspace
+
+    params = load_params(args.params_dir, _role_overrides(args))
+    root = Path(args.params_dir).resolve().parent
+    if args.write_contract:
+        print(f"wrote {write_contract(root, params)}: review the diff and commit it")
+        return 0
+    source = args.source or str(Workspace(args.workspace).path(params.data.source))
+    raw = read_table(source) if args.source else read_source(source, params.data.format)
+    if args.propose_contract:
+        draft = propose_contract(raw, params.data.min_group_size)
+        Path(args.propose_contract).write_text(json.dumps(draft, indent=1) + "\n")
+        print(f"wrote the draft {args.propose_contract}: review it before copying into params/schema.yaml")
+        return 0
+    undeclared = [c for c in raw.columns if c not in params.schema_]
+    found = detect_identifiers(raw[undeclared], params) if undeclared else []
+    # a missing declared column is a contract failure here (the pipeline's ingest refuses it)
+    df, type_errors = conform(raw, {c: s for c, s in params.schema_.items() if c in raw.columns}, source)
+    last = ReleaseStore(Path(args.workspace)).current_json("audit.json") or {}
+    report, checks = audit(df, params, type_errors, contract=load_contract(root, params), identifiers=found,
+                           last_profile=last.get("source_profile"))
+    report["checks"] = [c.model_dump(mode="json") for c in checks]
+    out = Path(args.out or Path(args.workspace) / "audit-report")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "audit.json", report)
+    (out / "audit.html").write_text(audit_html(report, params))
+    findings = [{"name": c.name, "score": c.score, "threshold": c.threshold, "passed": c.passed,
+                 "severity": c.severity} for c in checks]
+    if args.summary_json:
+        write_json_atomic(Path(args.summary_json), {"findings": findings, "report": str(out / "audit.json")})
+    for c in checks:
+        print(c.describe())
+    blocking = [c.name for c in checks if c.blocking_failure]
+    if blocking:
+        print(f"AUDIT FAILED: blocking finding(s) {blocking}; see {out / 'audit.html'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _stage(args: argparse.Namespace) -> int:
     from synthgov.params import load_params
     from synthgov.tasks import stages
@@ -165,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             return _stage(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "audit":
+            return _audit(args)
         from synthgov.synthesizers import REGISTRY
 
         print("\n".join(sorted(REGISTRY)))

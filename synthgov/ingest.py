@@ -2,7 +2,8 @@
 
 The holdout is the real data the generator never sees: the declared holdout file, or a seeded
 split of the source when there is none. The manifest records the content hash of each part, the
-row counts and any values that were not of the declared type (for the audit).
+row counts, any values that were not of the declared type, and the undeclared columns it drops
+(never trained), with the identifier findings among them (for the audit).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgov.data import conform, content_hash
+from synthgov.identifiers import detect_identifiers
 from synthgov.params import Params
 
 
@@ -20,6 +22,9 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
            source_name: str = "source", holdout_name: str = "holdout"
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Conform `source` (and `holdout`), or split a holdout off the source; return both and a manifest."""
+    undeclared = [str(c) for c in source.columns if c not in params.schema_]
+    # identifier findings on the columns that conform() drops: names and reasons only
+    identifiers = detect_identifiers(source[undeclared], params) if undeclared else []
     train, type_errors = conform(source, params.schema_, source_name)
     source_hash = content_hash(train)
     if holdout is None:
@@ -40,5 +45,7 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
         "columns": list(train.columns),
         "holdout_split": split,
         "type_errors": {"train": type_errors, "holdout": holdout_errors},
+        "undeclared_columns_dropped": undeclared,
+        "identifiers": identifiers,
     }
     return train, held, manifest

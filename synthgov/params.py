@@ -162,6 +162,37 @@ class ValidateParams(_Frozen):
     subgroup_f1_drop: float = Field(0.05, ge=0.0, lt=1.0)
 
 
+class AuditParams(_Frozen):
+    """The pre-generation audit (params/audit.yaml)."""
+
+    min_rows: int = Field(1000, ge=1)
+    max_rows: int = Field(10_000_000, ge=1)
+    column_order: Literal["any", "exact"] = "any"
+    max_null_rate: float = Field(0.1, ge=0.0, le=1.0)
+    identifier_unique_ratio: float = Field(0.99, gt=0.5, le=1.0)
+    identifier_pattern_share: float = Field(0.5, gt=0.0, le=1.0)
+    identifier_min_distinct: int = Field(50, ge=2)
+    free_text_unique_ratio: float = Field(0.5, gt=0.0, le=1.0)
+    free_text_min_length: int = Field(20, ge=1)
+    quasi_identifiers: list[str] = []
+    disparate_impact_range: tuple[float, float] = (0.8, 1.25)
+    model_rows: int = Field(8000, ge=100)
+    cv_folds: int = Field(3, ge=2)
+    top_proxies: int = Field(5, ge=1)
+    drift_psi: float = Field(0.2, gt=0.0)
+    drift_ks: float = Field(0.1, gt=0.0, le=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AuditParams":
+        if self.max_rows < self.min_rows:
+            raise ValueError("max_rows must be at least min_rows")
+        lo, hi = self.disparate_impact_range
+        if not 0 < lo <= 1 <= hi:
+            raise ValueError("disparate_impact_range must be [low <= 1, high >= 1]")
+        return self
+
+
 class AttackParams(_Frozen):
     """Privacy attacks before release (params/attack.yaml)."""
 
@@ -199,6 +230,12 @@ GATE_NAMES = frozenset({
     "audit_contract",
     "audit_disparate_impact",
     "audit_min_group_size",
+    "audit_identifiers",
+    "audit_identifiers_trained",
+    "audit_quasi_identifiers",
+    "audit_proxies",
+    "audit_label_issues",
+    "audit_drift",
     "privacy_epsilon",
     "fidelity_column",
     "fidelity_js",
@@ -249,6 +286,7 @@ SECTIONS: dict[str, type[_Frozen]] = {
     "train": TrainParams,
     "generate": GenerateParams,
     "validate": ValidateParams,
+    "audit": AuditParams,
     "attack": AttackParams,
     "gates": GatesParams,
 }
@@ -263,6 +301,7 @@ class Params(_Frozen):
     train: TrainParams = TrainParams()
     generate: GenerateParams = GenerateParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    audit: AuditParams
     attack: AttackParams
     gates: GatesParams
 
@@ -293,6 +332,9 @@ class Params(_Frozen):
                 raise ValueError(
                     f"protected numeric column '{col}' needs bins in data.protected_bins"
                 )
+        unknown = sorted(set(self.audit.quasi_identifiers) - cols)
+        if unknown:
+            raise ValueError(f"audit.yaml names quasi-identifiers {unknown} that are not declared in schema.yaml")
         attack_cols = [*self.attack.quasi_identifiers, *self.attack.secrets, *sum(self.attack.linkability_columns, [])]
         unknown = sorted({c for c in attack_cols if c not in cols or c in self.data.exclude})
         if unknown:
@@ -336,7 +378,7 @@ class Params(_Frozen):
         return self.model_dump(mode="json", by_alias=True)
 
 
-FILES = ["data", "schema", "privacy", "train", "generate", "validate", "attack", "gates"]
+FILES = ["data", "schema", "privacy", "train", "generate", "audit", "validate", "attack", "gates"]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -66,6 +66,12 @@ class ReleaseStore:
         pointer = self.releases / "CURRENT"
         return pointer.read_text().strip() if pointer.is_file() else None
 
+    def current_json(self, name: str) -> dict[str, Any] | None:
+        """A JSON file of the current release (e.g. its audit.json), or None without a release."""
+        current = self.current()
+        path = self.releases / current / name if current else None
+        return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
     def promote(self, files: list[Path], manifest: dict[str, Any], release_id: str) -> Path:
         """Place a new release and move CURRENT to it, atomically."""
         self.releases.mkdir(parents=True, exist_ok=True)

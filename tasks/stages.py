@@ -91,6 +91,9 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
             trk.log_json(tracking, run_id, "snapshot.json", manifest)
     log.info("ingest: %d training rows, %d holdout rows, source %s", manifest["train_rows"],
              manifest["holdout_rows"], manifest["source_hash"][:12])
+    if manifest["undeclared_columns_dropped"]:
+        log.warning("ingest: undeclared column(s) %s dropped, never trained; identifier-like: %s",
+                    manifest["undeclared_columns_dropped"], [f["column"] for f in manifest["identifiers"]])
     return manifest
 
 
@@ -109,21 +112,33 @@ def _check_budget(ws: Workspace, params: Params, manifest: dict[str, Any]) -> No
 
 @task(name="audit", cache_policy=NO_CACHE)
 def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
-    """Contract and bias audit of the training snapshot; blocking findings stop the run here."""
+    """Contract, bias, proxies, identifiers, label quality and drift of the training snapshot
+    (audit.json/.html); blocking findings stop the run here, before any budget is spent."""
     from synthgov.audit import audit
+    from synthgov.contract import load_contract
+    from synthgov.report_html import audit_html
 
     ws = Workspace(workspace)
     train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
-    type_errors = ws.read_json("ingest", "snapshot.json")["type_errors"]["train"]
-    report, checks = audit(train, params, type_errors)
+    snapshot = ws.read_json("ingest", "snapshot.json")
+    report, checks = audit(train, params, snapshot["type_errors"]["train"], contract=load_contract(ws.root, params),
+                           identifiers=snapshot.get("identifiers", []),
+                           last_profile=(ReleaseStore(ws.root).current_json("audit.json") or {}).get("source_profile"))
     report["checks"] = [c.model_dump(mode="json") for c in checks]
-    write_json_atomic(ws.stage_dir("audit") / "audit.json", report)
+    out = ws.stage_dir("audit")
+    write_json_atomic(out / "audit.json", report)
+    page = out / "audit.html"
+    page.with_name(".audit.html.tmp").write_text(audit_html(report, params))
+    os.replace(page.with_name(".audit.html.tmp"), page)
     with trk.stage_run(tracking, "audit") as run_id:
         if run_id:
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)
             trk.log_json(tracking, run_id, "audit.json", report)
+            tracking.client().log_artifact(run_id, str(page))
     for c in checks:
         log.info("audit: %s", c.describe())
+    if report["drift"].get("drifted"):
+        log.warning("audit: drift against the last release's source in %s", report["drift"]["drifted"])
     failed = [c for c in checks if c.blocking_failure]
     if failed:
         raise AuditFailedError(failed, checks)
@@ -320,7 +335,7 @@ def import_synthetic_stage(workspace: str, params: Params, synthetic_path: str,
     return report
 
 
-CANDIDATE_FILES = [("generate", "synthetic.parquet"), ("audit", "audit.json"),
+CANDIDATE_FILES = [("generate", "synthetic.parquet"), ("audit", "audit.json"), ("audit", "audit.html"),
                    ("train", "training.json"), ("validate", "validation.json"),
                    ("validate", "validation.html"),
                    ("attack", "attack.json"), ("attack", "attack.html"), ("gate", "gates.json")]

@@ -37,6 +37,8 @@ def workspace(tmp_path, adult) -> Path:
     shutil.copytree(REPO / "params", ws / "params")
     shutil.copytree(REPO / "synthgov", ws / "synthgov", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", ws / "dvc.yaml")
+    (ws / "checks").mkdir()
+    shutil.copy(REPO / "checks" / "source_contract.json", ws / "checks" / "source_contract.json")
     small(adult[0], 1500).to_csv(ws / "data" / "source.csv", index=False)
     small(adult[1], 800).to_csv(ws / "data" / "holdout.csv", index=False)
     _set(ws / "params" / "data.yaml", source="data/source.csv", holdout="data/holdout.csv", format="auto")
@@ -160,3 +162,12 @@ def test_blocking_audit_spends_no_budget(prefect_harness, workspace):
     assert summary["epsilon"] == 0.0
     assert not (workspace / "artifacts" / "train").exists()
     assert not (workspace / "releases").exists()
+    # the ledger and MLflow show zero spent for this run
+    assert summary["epsilon_cumulative"] == 0.0
+    ledger = workspace / "ledger" / "privacy_ledger.json"
+    assert not ledger.exists() or summary["source_hash"] not in ledger.read_text()
+    from mlflow import MlflowClient
+
+    run = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}").get_run(summary["mlflow_run_id"])
+    assert run.data.metrics["epsilon"] == 0.0 and run.data.metrics["gate.audit_contract.passed"] == 0.0
+    assert (workspace / "artifacts" / "audit" / "audit.html").is_file()

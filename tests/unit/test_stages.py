@@ -1,4 +1,4 @@
-"""Pure stage cores on real Adult rows: the audit, validation and the release store."""
+"""Pure stage cores on real Adult rows: validation and the release store."""
 
 from __future__ import annotations
 
@@ -8,62 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from synthgov.audit import audit
 from synthgov.errors import ReleaseError
 from synthgov.promote import ReleaseStore
 from synthgov.validate import validate
 from tests.conftest import small
-
-
-@pytest.fixture(scope="module")
-def adult_audit(params, adult):
-    return audit(adult[0], params)
-
-
-def test_audit_on_adult_reports_shares_and_flags_sex(adult_audit):
-    report, checks = adult_audit
-    by_name = {c.name: c for c in checks}
-    sex = report["bias"]["sex"]
-    assert sex["groups"]["Female"]["share"] == pytest.approx(10771 / 32561)
-    assert sex["disparate_impact"] < 0.8
-    assert by_name["audit_contract"].passed  # unchanged Adult meets its contract
-    assert not by_name["audit_disparate_impact"].passed
-    assert by_name["audit_disparate_impact"].severity == "warn"
-    # no raw values leave Great Expectations
-    assert "partial_unexpected_list" not in str(report["contract"])
-    # shares against the declared reference population (US census 1990)
-    assert sex["groups"]["Female"]["reference_gap_flag"] is True  # 33 % against 51 %
-    assert report["bias"]["race"]["groups"]["White"]["reference_gap_flag"] is False  # 85 % against 80 %
-
-
-@pytest.mark.parametrize("defect, column", [
-    # a category outside the declared list
-    (lambda df: df.assign(race=df["race"].where(df.index > 5, "Martian")), "race"),
-    # a value outside the public bounds
-    (lambda df: df.assign(age=df["age"].where(df.index > 5, 150.0)), "age"),
-    # missing values in a non-nullable column
-    (lambda df: df.assign(sex=df["sex"].where(df.index > 5, np.nan)), "sex"),
-])
-def test_audit_contract_fails_on_planted_defect(params, adult, defect, column):
-    report, checks = audit(defect(small(adult[0], 2000)), params)
-    contract = checks[0]
-    assert not contract.passed and contract.severity == "block"
-    failed = {e["column"] for e in contract.breakdown["failed_expectations"]}
-    assert failed == {column}
-
-
-def test_audit_type_change_fails_contract(params, adult):
-    report, checks = audit(small(adult[0], 500), params, type_errors={"age": 500})
-    assert not checks[0].passed
-    assert {"expectation": "expect_column_values_to_be_numeric", "column": "age", "success": False,
-            "unexpected_count": 500} in checks[0].breakdown["failed_expectations"]
-
-
-def test_small_groups_are_suppressed(params, adult):
-    report, checks = audit(small(adult[0], 300), params)
-    other = report["bias"]["race"]["groups"]["Other"]
-    assert {k: other[k] for k in ("count", "share", "base_rate", "under_k")} == {
-        "count": None, "share": None, "base_rate": None, "under_k": True}
 
 
 def _bare_numbers(node, path=()):
