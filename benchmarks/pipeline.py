@@ -46,6 +46,8 @@ def main() -> int:
         ws = Path(tmp)
         shutil.copytree(REPO / "params", ws / "params")
         shutil.copytree(REPO / "data", ws / "data")
+        (ws / "checks").mkdir()
+        shutil.copy(REPO / "checks" / "source_contract.json", ws / "checks")
         if args.epsilon is not None:
             path = ws / "params" / "privacy.yaml"
             path.write_text(path.read_text().replace("epsilon: 1.0", f"epsilon: {args.epsilon}"))
@@ -60,6 +62,8 @@ def main() -> int:
         training = json.loads((ws / "artifacts/train/training.json").read_text())
         validation = json.loads((ws / "artifacts/validate/validation.json").read_text())
         generation = json.loads((ws / "artifacts/generate/generate.json").read_text())
+        audit = json.loads((ws / "artifacts/audit/audit.json").read_text())
+        attack = json.loads((ws / "artifacts/attack/attack.json").read_text())
         code, flow_wall, flow_rss = _measure(
             [exe, "run", "--summary-json", "summary.json"], ws, env)
         if not (ws / "summary.json").is_file():
@@ -77,6 +81,14 @@ def main() -> int:
         "generate_rows_per_second": round(generation["rows_per_second"]),
         "tstr_auc": round(validation["tstr_auc"], 4), "trtr_auc": round(validation["trtr_auc"], 4),
         "tstr_ratio": round(validation["tstr_ratio"], 4),
+        "tstr_ratio_lower": round(validation["utility"]["gradient_boosting"]["roc_auc"]["ratio"]["lower"], 4),
+        "distinguishability_upper": round(validation["fidelity"]["distinguishability_auc"]["upper"], 4),
+        "audit_findings": {c["name"]: [round(c["score"], 4), c["passed"]] for c in audit["checks"]},
+        "sex_disparate_impact": round(audit["bias"]["sex"]["disparate_impact"], 3),
+        "sex_top_proxies": [f["column"] for f in audit["proxies"]["sex"]["top_features"][:3]],
+        "attack_gates": {c["name"]: [round(c["score"], 4), c["passed"]] for c in attack["checks"]},
+        "mia_auc": {k: round(attack["membership_inference"][k]["roc_auc"]["point"], 4)
+                    for k in ("distance", "density_ratio")},
     }
     print(json.dumps(line))
     return 0
