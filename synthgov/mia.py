@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from synthgov.params import Params
-from synthgov.utility import _score_counts, categories_of, interval, resample_weights, weighted_auc
+from synthgov.utility import categories_of, interval, resample_weights, score_counts, weighted_auc
 
 FPR_LEVELS = (0.01, 0.001)
 
@@ -119,7 +119,7 @@ def tpr_at_fpr(W: np.ndarray, y: np.ndarray, score: np.ndarray, fpr_level: float
     >>> tpr_at_fpr(np.ones((1, 5)), y, s, 0.0).tolist()  # above 0.9 only the 0.95 member
     [0.5]
     """
-    pos, neg = _score_counts(W, y, score)
+    pos, neg = score_counts(W, y, score)
     tp, fp = np.cumsum(pos[:, ::-1], axis=1), np.cumsum(neg[:, ::-1], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         tpr, fpr = tp / tp[:, -1:], fp / fp[:, -1:]

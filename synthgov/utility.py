@@ -137,13 +137,13 @@ def weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
     >>> float(weighted_auc(np.ones((1, 4)), y, p)[0])  # sklearn's roc_auc_score: 0.75
     0.75
     """
-    pos, neg = _score_counts(W, y, p)
+    pos, neg = score_counts(W, y, p)
     below = np.cumsum(neg, axis=1) - neg
     with np.errstate(invalid="ignore", divide="ignore"):
         return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
-def _score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted positive and negative counts per distinct score (ascending), per row of W."""
     values, inverse = np.unique(p, return_inverse=True)
     onehot = sparse.csr_matrix((np.ones(len(p)), (np.arange(len(p)), inverse)), shape=(len(p), len(values)))
@@ -158,7 +158,7 @@ def weighted_scores(W: np.ndarray, y: np.ndarray, p: np.ndarray | None) -> dict[
     """
     if p is None or len(np.unique(y)) < 2:
         return {k: np.full(len(W), np.nan) for k in ("roc_auc", "pr_auc", "balanced_accuracy", "minority_f1")}
-    pos, neg = _score_counts(W, y, p)
+    pos, neg = score_counts(W, y, p)
     n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
     below = np.cumsum(neg, axis=1) - neg
     tp = np.cumsum(pos[:, ::-1], axis=1)  # at each threshold, from the highest score down
