@@ -24,7 +24,8 @@ from synthgov import mia, risk
 from synthgov.checks import CheckResult
 from synthgov.params import Params
 
-RISKS = ("singling_out", "linkability", "inference")
+GATES = ("exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
+         "singling_out_risk", "linkability_risk", "inference_risk")
 
 
 def _pick(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -97,7 +98,5 @@ def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
 
 def _unscorable(params: Params, m: int, n_syn: int) -> tuple[dict[str, Any], list[CheckResult], dict]:
     """Too few rows to attack: every privacy check fails (NaN), never a silent pass."""
-    names = ["exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
-             "singling_out_risk", "linkability_risk", "inference_risk"]
     why = {"reason": f"too few rows to attack: {m} member/non-member rows, {n_syn} synthetic rows (need 10)"}
-    return {"members": m, "synthetic_rows": n_syn, **why}, [_check(params, n, math.nan, why) for n in names], {}
+    return {"members": m, "synthetic_rows": n_syn, **why}, [_check(params, n, math.nan, why) for n in GATES], {}

@@ -24,6 +24,7 @@ import torch
 from scipy.stats import beta
 
 from synthgov.checks import CheckResult
+from synthgov.errors import ParamsError
 from synthgov.params import Params
 
 
@@ -34,7 +35,7 @@ def make_canaries(params: Params, m: int, rng: np.random.Generator) -> pd.DataFr
     for col, spec in params.schema_.items():
         if spec.type == "categorical":
             if not spec.categories:
-                raise ValueError(f"canary audit: column '{col}' has no declared categories in schema.yaml; "
+                raise ParamsError(f"canary audit: column '{col}' has no declared categories in schema.yaml; "
                                  "declare them (or drop the column) to run the audit")
             cols[col] = rng.choice(spec.categories, size=m)
         else:

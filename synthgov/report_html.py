@@ -110,6 +110,12 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _checks_table(report: dict[str, Any], label: str) -> str:
+    return _table([(c["name"], _fmt(c["score"]), _fmt(c["threshold"]), c["goal"], c["severity"],
+                    "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
+                  (label, "score", "threshold", "goal", "severity", "verdict"))
+
+
 def _fmt(x: Any) -> str:
     return f"{x:.4f}" if isinstance(x, float) else str(x)
 
@@ -119,9 +125,7 @@ def validation_html(report: dict[str, Any], real: pd.DataFrame, syn: pd.DataFram
     import matplotlib
 
     matplotlib.use("Agg")
-    checks = _table([(c["name"], _fmt(c["score"]), _fmt(c["threshold"]), c["goal"], c["severity"],
-                      "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
-                    ("gate", "score", "threshold", "goal", "severity", "verdict"))
+    checks = _checks_table(report, "gate")
     fair_rows = []
 
     def with_ci(m: dict[str, Any], key: str) -> str:
@@ -193,9 +197,7 @@ def attack_html(report: dict[str, Any], distances: dict[str, np.ndarray]) -> str
     import matplotlib
 
     matplotlib.use("Agg")
-    checks = _table([(c["name"], _fmt(c["score"]), _fmt(c["threshold"]), c["goal"], c["severity"],
-                      "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
-                    ("gate", "score", "threshold", "goal", "severity", "verdict"))
+    checks = _checks_table(report, "gate")
     body = {k: v for k, v in report.items() if k != "checks"}
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>synthgov attacks</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
@@ -256,9 +258,7 @@ def audit_html(report: dict[str, Any], params: Params) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    checks = _table([(c["name"], _fmt(c["score"]), _fmt(c["threshold"]), c["goal"], c["severity"],
-                      "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
-                    ("finding", "score", "threshold", "goal", "severity", "verdict"))
+    checks = _checks_table(report, "finding")
     failed = _table([(str(e["column"]), e["expectation"], str(e.get("unexpected_count", "")))
                      for e in report["contract"]["expectations"] if not e["success"]],
                     ("column", "expectation", "unexpected values (count)"))
