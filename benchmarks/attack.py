@@ -28,7 +28,7 @@ def main() -> int:
 
     from synthgov.attack import attack
     from synthgov.canary import canary_audit
-    from synthgov.data import adult_paths, conform, read_adult
+    from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params
     from synthgov.synthesizers.dpar import DPAutoregressive
     from tests.unit.test_attack import noisy_copy

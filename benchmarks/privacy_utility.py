@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "privacy_utility.json"))
     args = parser.parse_args()
 
-    from synthgov.data import adult_paths, conform, read_adult
+    from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params
     from synthgov.synthesizers import get_synthesizer
     from synthgov.validate import learner_auc

@@ -67,7 +67,7 @@ def _checks(payload: dict[str, Any]) -> list[CheckResult]:
 def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
                  check_budget: bool = True) -> dict[str, Any]:
     """Snapshot the source and the holdout into artifacts/ingest/, content-hashed."""
-    from synthgov.data import read_source
+    from synthgov.ingest.readers import read_source
     from synthgov.ingest import ingest
 
     ws, d = Workspace(workspace), params.data
@@ -319,7 +319,7 @@ def gate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = N
 def import_synthetic_stage(workspace: str, params: Params, synthetic_path: str,
                            tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Conform a synthetic table made by any tool into artifacts/generate/ (for `synthgov evaluate`)."""
-    from synthgov.data import conform, content_hash, read_table
+    from synthgov.ingest.readers import conform, content_hash, read_table
 
     ws = Workspace(workspace)
     synthetic, type_errors = conform(read_table(ws.path(synthetic_path)), params.schema_, synthetic_path)

@@ -39,7 +39,7 @@ def params():
 @pytest.fixture(scope="session")
 def adult(params):
     """The full real Adult train and test tables, conformed to the declared schema."""
-    from synthgov.data import adult_paths, conform, read_adult
+    from synthgov.ingest.readers import adult_paths, conform, read_adult
 
     train_path, test_path = adult_paths()
     train, _ = conform(read_adult(train_path), params.schema_, "adult.data")

@@ -16,7 +16,7 @@ import pandas as pd
 from synthgov.errors import SourceError
 from synthgov.params import ColumnSchema
 
-REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "raw"
+REPO_DATA = Path(__file__).resolve().parents[2] / "data" / "raw"
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
     "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",

@@ -1,5 +1,10 @@
 """The ingest stage: conform the source to the declared schema and split off the holdout.
 
+This package holds what reads private data into the pipeline: `readers` (the bundled UCI Adult
+files, CSV and Parquet, conformed to the declared schema, content hashes) and the stage's core,
+`ingest`, below. It may import synthgov.params, synthgov.errors and the audit's identifier
+detectors, nothing downstream.
+
 The holdout is the real data the generator never sees: the declared holdout file, or a seeded
 split of the source when there is none. The manifest records the content hash of each part, the
 row counts, any values that were not of the declared type, and the undeclared columns it drops
@@ -13,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov.data import conform, content_hash
+from synthgov.ingest.readers import conform, content_hash
 from synthgov.identifiers import detect_identifiers
 from synthgov.params import Params
 
