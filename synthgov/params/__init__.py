@@ -1,0 +1,171 @@
+"""Typed, frozen params: one YAML file per concern under params/, validated once at load.
+
+Each file maps to one section model (synthgov.params.sections; the column schema in
+synthgov.params.schema). A typo or an out-of-range value fails at load time with the file's path
+and the key's dotted name. Cross-file rules (the target must be a declared column) are checked
+once all files are read. CLI flags override a few common keys, and the result is validated again,
+so an override cannot slip past the rules. This package imports nothing else of synthgov but
+synthgov.errors.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+
+from synthgov.errors import ParamsError
+from synthgov.params.schema import ColumnSchema, _Frozen
+from synthgov.params.sections import (  # noqa: F401  (re-exported: the section models)
+    GATE_NAMES, SECTIONS, AttackParams, AuditParams, DataParams, FairnessParams, GateSpec, GatesParams,
+    GenerateParams, PrivacyParams, TrainParams, ValidateParams,
+)
+
+
+class Params(_Frozen):
+    """All params of a run. `schema_` holds the declared public schema (params/schema.yaml)."""
+
+    data: DataParams = DataParams()
+    schema_: dict[str, ColumnSchema] = Field(alias="schema")
+    privacy: PrivacyParams = PrivacyParams()
+    train: TrainParams = TrainParams()
+    generate: GenerateParams = GenerateParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    audit: AuditParams
+    attack: AttackParams
+    gates: GatesParams
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Params":
+        cols = set(self.schema_)
+        if self.data.target not in cols:
+            raise ValueError(f"data.target '{self.data.target}' is not a column in schema.yaml")
+        tgt = self.schema_[self.data.target]
+        if tgt.type != "categorical" or self.data.positive_label not in (tgt.categories or []):
+            # the target's labels are always declared: the positive label must be known in advance
+            raise ValueError(
+                f"data.positive_label '{self.data.positive_label}' must be one of the declared "
+                f"categories of target '{self.data.target}'"
+            )
+        for attr, shares in self.data.reference_population.items():
+            if attr not in self.data.protected:
+                raise ValueError(f"data.reference_population names '{attr}', which is not protected")
+            if abs(sum(shares.values()) - 1.0) > 0.01:
+                raise ValueError(f"data.reference_population.{attr} shares must sum to 1")
+        for col in [*self.data.protected, *self.data.exclude, *sum(self.data.intersections, [])]:
+            if col not in cols:
+                raise ValueError(f"column '{col}' in data.yaml is not declared in schema.yaml")
+        for col in self.data.protected:
+            if self.schema_[col].type == "numeric" and col not in self.data.protected_bins:
+                raise ValueError(
+                    f"protected numeric column '{col}' needs bins in data.protected_bins"
+                )
+        unknown = sorted(set(self.audit.quasi_identifiers) - cols)
+        if unknown:
+            raise ValueError(f"audit.yaml names quasi-identifiers {unknown} that are not declared in schema.yaml")
+        attack_cols = [*self.attack.quasi_identifiers, *self.attack.secrets, *sum(self.attack.linkability_columns, [])]
+        unknown = sorted({c for c in attack_cols if c not in cols or c in self.data.exclude})
+        if unknown:
+            raise ValueError(f"attack.yaml names columns {unknown} that are not declared (or are excluded) "
+                             "in schema.yaml / data.yaml")
+        if self.data.target in self.data.exclude:
+            raise ValueError("data.exclude must not contain the target")
+        fair = self.generate.fairness
+        if fair.mode != "none":
+            spec = self.schema_.get(fair.attribute)
+            if spec is None or spec.type != "categorical" or not spec.categories or \
+                    fair.attribute == self.data.target:
+                raise ValueError(f"generate.fairness.attribute '{fair.attribute}' must be a "
+                                 "categorical, non-target column with declared categories in "
+                                 "schema.yaml")
+            unknown = set(fair.target_shares) | set(fair.target_outcome_rates)
+            unknown -= set(spec.categories)
+            if unknown:
+                raise ValueError(f"generate.fairness groups {sorted(unknown)} are not declared "
+                                 f"categories of '{fair.attribute}'")
+        if math.isinf(self.privacy.epsilon) and self.privacy.delta not in (None,):
+            raise ValueError("privacy.delta must be null when privacy.epsilon is .inf (no DP)")
+        return self
+
+    @property
+    def dp(self) -> bool:
+        """Whether this run trains with differential privacy."""
+        return not math.isinf(self.privacy.epsilon)
+
+    def delta_for(self, n_rows: int) -> float:
+        """The δ of this run: the declared one, or min(1e-5, 1/n) by default.
+
+        >>> p = load_params(Path(__file__).parents[2] / "params")
+        >>> p.delta_for(32561)
+        1e-05
+        """
+        return self.privacy.delta if self.privacy.delta is not None else min(1e-5, 1.0 / n_rows)
+
+    def dump(self) -> dict[str, Any]:
+        """A plain dict of every param, for logging."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+FILES = ["data", "schema", "privacy", "train", "generate", "audit", "validate", "attack", "gates"]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file is missing; copy it from the repository's params/")
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"{path}: the top level must be a mapping of keys to values")
+    return loaded
+
+
+def _format_errors(where: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{where}: key '{key}': {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_params(params_dir: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+    """Load and validate params/*.yaml, then apply dotted-key overrides such as privacy.epsilon.
+
+    Raises:
+        ParamsError: naming the file and the key, for any missing, malformed or invalid value.
+    """
+    params_dir = Path(params_dir)
+    raw: dict[str, Any] = {}
+    errors = []
+    for name in FILES:
+        path = params_dir / f"{name}.yaml"
+        content = _read_yaml(path)
+        if name == "gates":
+            content = {"gates": content}
+        if name in SECTIONS:
+            try:
+                SECTIONS[name].model_validate(content)
+            except ValidationError as exc:
+                errors.append(_format_errors(str(path), exc))
+        else:
+            for col, spec in content.items():
+                try:
+                    ColumnSchema.model_validate(spec)
+                except ValidationError as exc:
+                    errors.append(_format_errors(f"{path}: column '{col}'", exc))
+        raw[name] = content
+    if errors:
+        raise ParamsError("\n".join(errors))
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        raw[section] = {**raw[section], key: value}
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(f"{params_dir} (after overrides)", exc)) from None

@@ -1,0 +1,57 @@
+"""The declared public schema of a column (params/schema.yaml): the only statistics the DP path reads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnSchema(_Frozen):
+    """The declared, public schema of one column: the only statistics the DP path may read."""
+
+    type: Literal["numeric", "categorical"]
+    categories: list[str] | None = None
+    other: bool = False
+    lower: float | None = None
+    upper: float | None = None
+    bins: int | list[float] = 16
+    edges: Literal["uniform", "dp-quantiles"] = "uniform"
+    scale: Literal["linear", "log"] = "linear"
+    integer: bool = False
+    nullable: bool = False
+
+    @property
+    def needs_dp_estimate(self) -> bool:
+        """Whether part of this column's schema must be estimated with DP (not declared)."""
+        return (self.type == "categorical" and self.categories is None) or \
+            (self.type == "numeric" and self.edges == "dp-quantiles")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ColumnSchema":
+        if self.type == "categorical":
+            if self.categories is not None and not self.categories:
+                raise ValueError("'categories' is empty: list them, or leave it out to discover "
+                                 "them with DP (privacy.preprocessing_epsilon)")
+            if self.categories and len(set(self.categories)) != len(self.categories):
+                raise ValueError("'categories' has duplicates")
+        else:
+            if self.lower is None or self.upper is None or not self.lower < self.upper:
+                raise ValueError("a numeric column needs 'lower' < 'upper' (public bounds)")
+            if isinstance(self.bins, int) and self.bins < 2:
+                raise ValueError("'bins' must be at least 2")
+            if self.edges == "dp-quantiles" and not isinstance(self.bins, int):
+                raise ValueError("edges 'dp-quantiles' needs 'bins' as a number of bins")
+            if isinstance(self.bins, list):
+                edges = self.bins
+                if len(edges) < 3 or any(b <= a for a, b in zip(edges, edges[1:])):
+                    raise ValueError("'bins' as edges must be at least 3 strictly increasing values")
+                if edges[0] > self.lower or edges[-1] < self.upper:
+                    raise ValueError("'bins' edges must cover [lower, upper]")
+            if self.scale == "log" and self.lower < 0:
+                raise ValueError("scale 'log' needs lower >= 0")
+        return self

@@ -1,0 +1,233 @@
+"""One frozen model per params file (params/<section>.yaml), each validating its own keys."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from synthgov.params.schema import _Frozen
+
+
+class DataParams(_Frozen):
+    """Roles of the columns and where the data comes from (params/data.yaml)."""
+
+    source: str = "data/raw/adult.data.gz"
+    holdout: str | None = "data/raw/adult.test.gz"
+    format: Literal["uci-adult", "auto"] = "uci-adult"
+    holdout_fraction: float = Field(0.33, gt=0.0, lt=0.9)
+    split_seed: int = 0
+    target: str = "income"
+    positive_label: str = ">50K"
+    protected: list[str] = Field(default_factory=lambda: ["sex", "race", "age"])
+    protected_bins: dict[str, list[float]] = Field(default_factory=dict)
+    intersections: list[list[str]] = Field(default_factory=list)
+    reference_population: dict[str, dict[str, float]] = Field(default_factory=dict)
+    reference_gap: float = Field(0.10, gt=0.0, lt=1.0)
+    exclude: list[str] = Field(default_factory=list)
+    min_group_size: int = Field(20, ge=1)
+
+
+class PrivacyParams(_Frozen):
+    """The privacy budget of one run (params/privacy.yaml). epsilon: .inf means no DP at all."""
+
+    epsilon: float = Field(1.0, gt=0.0)
+    delta: float | None = Field(None, gt=0.0, lt=1.0)
+    accountant: Literal["prv", "rdp"] = "prv"
+    max_grad_norm: float = Field(1.0, gt=0.0)
+    preprocessing_epsilon: float = Field(0.1, gt=0.0)
+    budget_epsilon: float = Field(10.0, gt=0.0)
+    budget_delta: float = Field(1e-4, gt=0.0, lt=1.0)
+
+
+class TrainParams(_Frozen):
+    """Which synthesizer, and how it trains (params/train.yaml)."""
+
+    synthesizer: str = "dp-autoregressive"
+    epochs: float = Field(8.0, gt=0.0)
+    sample_rate: float = Field(0.1, gt=0.0, le=1.0)
+    learning_rate: float = Field(0.05, gt=0.0)
+    hidden: int = Field(0, ge=0)
+    seed: int = 0
+    max_rows: int | None = Field(None, ge=10)
+
+
+class FairnessParams(_Frozen):
+    """Fairness-aware generation (params/generate.yaml, key fairness).
+
+    mode none: sample the learned distribution. rebalance: reach `target_shares` of the groups of
+    `attribute` and/or `target_outcome_rates` (positive-label rate per group). parity: make the
+    positive-label rate of every group of `attribute` equal to the overall rate (statistical
+    parity, as in Tiwald, Ebert and Soukup 2021), keeping every other relationship.
+    """
+
+    mode: Literal["none", "rebalance", "parity"] = "none"
+    attribute: str | None = None
+    target_shares: dict[str, float] = Field(default_factory=dict)
+    target_outcome_rates: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "FairnessParams":
+        if self.mode != "none" and not self.attribute:
+            raise ValueError(f"fairness mode '{self.mode}' needs an 'attribute'")
+        if self.mode == "rebalance" and not (self.target_shares or self.target_outcome_rates):
+            raise ValueError("fairness mode 'rebalance' needs target_shares or target_outcome_rates")
+        if self.target_shares and abs(sum(self.target_shares.values()) - 1.0) > 1e-6:
+            raise ValueError("fairness.target_shares must sum to 1")
+        values = [*self.target_shares.values(), *self.target_outcome_rates.values()]
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise ValueError("fairness shares and rates must lie in [0, 1]")
+        return self
+
+
+class GenerateParams(_Frozen):
+    """How many rows to sample, and the seed (params/generate.yaml). rows: null = source size."""
+
+    rows: int | None = Field(None, ge=1)
+    seed: int = 0
+    fairness: FairnessParams = FairnessParams()
+
+
+class ValidateParams(_Frozen):
+    """Utility, fidelity and fairness evaluation (params/validate.yaml)."""
+
+    max_iter: int = Field(200, ge=10)
+    seed: int = 0
+    bootstrap_rounds: int = Field(200, ge=20)
+    fairness_bootstrap_rounds: int = Field(100, ge=20)
+    quality_bootstrap_rounds: int = Field(10, ge=2)
+    importance_repeats: int = Field(5, ge=2)
+    importance_rows: int = Field(2000, ge=100)
+    quality_rows: int = Field(5000, ge=100)
+    distinguish_rows: int = Field(10000, ge=100)
+    subgroup_f1_drop: float = Field(0.05, ge=0.0, lt=1.0)
+
+
+class AuditParams(_Frozen):
+    """The pre-generation audit (params/audit.yaml)."""
+
+    min_rows: int = Field(1000, ge=1)
+    max_rows: int = Field(10_000_000, ge=1)
+    column_order: Literal["any", "exact"] = "any"
+    max_null_rate: float = Field(0.1, ge=0.0, le=1.0)
+    identifier_unique_ratio: float = Field(0.99, gt=0.5, le=1.0)
+    identifier_pattern_share: float = Field(0.5, gt=0.0, le=1.0)
+    identifier_min_distinct: int = Field(50, ge=2)
+    free_text_unique_ratio: float = Field(0.5, gt=0.0, le=1.0)
+    free_text_min_length: int = Field(20, ge=1)
+    quasi_identifiers: list[str] = []
+    disparate_impact_range: tuple[float, float] = (0.8, 1.25)
+    model_rows: int = Field(8000, ge=100)
+    cv_folds: int = Field(3, ge=2)
+    top_proxies: int = Field(5, ge=1)
+    drift_psi: float = Field(0.2, gt=0.0)
+    drift_ks: float = Field(0.1, gt=0.0, le=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AuditParams":
+        if self.max_rows < self.min_rows:
+            raise ValueError("max_rows must be at least min_rows")
+        lo, hi = self.disparate_impact_range
+        if not 0 < lo <= 1 <= hi:
+            raise ValueError("disparate_impact_range must be [low <= 1, high >= 1]")
+        return self
+
+
+class AttackParams(_Frozen):
+    """Privacy attacks before release (params/attack.yaml)."""
+
+    subsample: int = Field(5000, ge=10)
+    index_rows: int = Field(50000, ge=100)
+    seed: int = 0
+    bootstrap_rounds: int = Field(200, ge=20)
+    near_duplicate_quantile: float = Field(0.01, gt=0.0, lt=0.5)
+    mia_neighbors: int = Field(10, ge=1)
+    n_attacks: int = Field(1000, ge=50)
+    quasi_identifiers: list[str] = []
+    secrets: list[str] = []
+    singling_out_columns: int = Field(3, ge=1)
+    linkability_columns: list[list[str]] = []
+    linkability_neighbors: int = Field(1, ge=1)
+    canary_pairs: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> "AttackParams":
+        if len(self.linkability_columns) != 2 or not all(self.linkability_columns) or \
+                set(self.linkability_columns[0]) & set(self.linkability_columns[1]):
+            raise ValueError("linkability_columns must be two non-empty, disjoint lists of columns")
+        if not self.quasi_identifiers or not self.secrets:
+            raise ValueError("quasi_identifiers and secrets must each name at least one column")
+        return self
+
+
+class GateSpec(_Frozen):
+    threshold: float
+    severity: Literal["block", "warn"] = "block"
+
+
+# Every gate a run evaluates; each check declares its own goal where it is computed.
+GATE_NAMES = frozenset({
+    "audit_contract",
+    "audit_disparate_impact",
+    "audit_min_group_size",
+    "audit_identifiers",
+    "audit_identifiers_trained",
+    "audit_quasi_identifiers",
+    "audit_proxies",
+    "audit_label_issues",
+    "audit_drift",
+    "privacy_epsilon",
+    "fidelity_column",
+    "fidelity_js",
+    "fidelity_pairs",
+    "quality_column_shapes",
+    "quality_column_pair_trends",
+    "distinguishability",
+    "coverage",
+    "tstr_ratio",
+    "subgroup_f1",
+    "fairness_dp_gap",
+    "fairness_eo_gap",
+    "exact_match_excess",
+    "near_duplicate_excess",
+    "dcr_share",
+    "mia_auc",
+    "mia_tpr_at_1pct_fpr",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
+    "canary_epsilon",
+})
+
+
+class GatesParams(_Frozen):
+    """Thresholds and severities of every gate (params/gates.yaml)."""
+
+    gates: dict[str, GateSpec]
+
+    @field_validator("gates")
+    @classmethod
+    def _known(cls, gates: dict[str, GateSpec]) -> dict[str, GateSpec]:
+        unknown = sorted(set(gates) - set(GATE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown gate(s) {unknown}; known gates: {sorted(GATE_NAMES)}")
+        missing = sorted(set(GATE_NAMES) - set(gates))
+        if missing:
+            raise ValueError(f"missing gate(s) {missing}: every gate needs a threshold")
+        return gates
+
+    def spec(self, name: str) -> GateSpec:
+        return self.gates[name]
+
+
+SECTIONS: dict[str, type[_Frozen]] = {
+    "data": DataParams,
+    "privacy": PrivacyParams,
+    "train": TrainParams,
+    "generate": GenerateParams,
+    "validate": ValidateParams,
+    "audit": AuditParams,
+    "attack": AttackParams,
+    "gates": GatesParams,
+}
