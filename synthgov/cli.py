@@ -155,9 +155,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from synthgov.audit import audit
-    from synthgov.contract import load_contract, propose_contract, write_contract
+    from synthgov.audit.contract import load_contract, propose_contract, write_contract
     from synthgov.ingest.readers import conform, read_source, read_table
-    from synthgov.identifiers import detect_identifiers
+    from synthgov.audit.identifiers import detect_identifiers
     from synthgov.params import load_params
     from synthgov.promote import write_json_atomic
     from synthgov.report_html import audit_html

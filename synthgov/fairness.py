@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov.audit import protected_groups
+from synthgov.audit.bias import protected_groups
 from synthgov.params import Params
 from synthgov.utility import interval, resample_weights, weighted_auc
 

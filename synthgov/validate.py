@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgov import fairness, fidelity, utility
-from synthgov.audit import protected_groups
+from synthgov.audit.bias import protected_groups
 from synthgov.checks import CheckResult
 from synthgov.params import Params
 

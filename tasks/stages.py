@@ -115,7 +115,7 @@ def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     """Contract, bias, proxies, identifiers, label quality and drift of the training snapshot
     (audit.json/.html); blocking findings stop the run here, before any budget is spent."""
     from synthgov.audit import audit
-    from synthgov.contract import load_contract
+    from synthgov.audit.contract import load_contract
     from synthgov.report_html import audit_html
 
     ws = Workspace(workspace)

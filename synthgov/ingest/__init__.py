@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthgov.ingest.readers import conform, content_hash
-from synthgov.identifiers import detect_identifiers
+from synthgov.audit.identifiers import detect_identifiers
 from synthgov.params import Params
 
 

@@ -1,4 +1,5 @@
-"""The audit core on real Adult rows: what it reports, and the defects planted in it."""
+"""The audit stage on real Adult rows: what it reports, and the defects planted in it (the
+contract and drift have their own modules)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import numpy as np
 import pytest
 
 from synthgov.audit import audit
-from synthgov.contract import CONTRACT_PATH, contract_from_params, load_contract, propose_contract
-from synthgov.drift import source_profile
-from synthgov.errors import ParamsError
 from tests.conftest import REPO, small
+from tests.unit.audit.defects import _drop, _email, _independent, _record_number, _women_rare
 
 
 @pytest.fixture(scope="module")
@@ -51,28 +50,6 @@ def test_audit_on_adult_reports_shares_and_flags_sex(adult_audit):
     assert "partial_unexpected_list" not in json.dumps(report["contract"])
 
 
-def _record_number(df):
-    return df.assign(record_id=np.arange(100000, 100000 + len(df)))
-
-
-def _email(df):
-    return df.assign(contact=[f"person{i}@example.org" for i in range(len(df))])
-
-
-def _drop(df):
-    return df.drop(columns=["education"])
-
-
-def _women_rare(df):
-    women = df.index[df["sex"] == "Female"]
-    return df.drop(index=women[10:]).reset_index(drop=True)
-
-
-def _independent(df):
-    rng = np.random.default_rng(0)
-    return df.assign(income=rng.permutation(df["income"].to_numpy()))
-
-
 @pytest.mark.parametrize("defect, gate, severity, column", [
     # an added unique record-number column: an identifier, excluded from training
     (_record_number, "audit_identifiers", "warn", "record_id"),
@@ -101,14 +78,6 @@ def test_planted_defect_is_detected_with_its_verdict(params, adult, defect, gate
         assert report["bias"]["sex"]["groups"]["Female"]["under_k"] is True
 
 
-def test_type_change_fails_the_contract(params, adult):
-    report, checks = audit(small(adult[0], 500), params, type_errors={"age": 500})
-    contract = _by_name(checks)["audit_contract"]
-    assert not contract.passed and contract.severity == "block"
-    assert {"expectation": "expect_column_values_to_be_numeric", "column": "age", "success": False,
-            "unexpected_count": 500} in contract.breakdown["failed_expectations"]
-
-
 def test_outcome_made_independent_of_the_attribute_clears_the_flag(params, adult):
     report, checks = audit(_independent(small(adult[0], 5000)), params)
     sex = report["bias"]["sex"]
@@ -122,57 +91,6 @@ def test_declared_identifier_blocks_until_excluded(params, adult):
     report, checks = audit(df, params)
     assert not _by_name(checks)["audit_identifiers_trained"].passed
     assert _by_name(checks)["audit_identifiers_trained"].severity == "block"
-
-
-def test_drift_against_the_last_release_flags_the_shifted_column(params, adult):
-    old = source_profile(small(adult[0], 5000, seed=1), params)
-    shifted = small(adult[0], 5000, seed=2)
-    shifted["hours_per_week"] = np.clip(shifted["hours_per_week"] + 15, 1, 99)
-    report, checks = audit(shifted, params, last_profile=old)
-    assert report["drift"]["drifted"] == ["hours_per_week"]
-    assert not _by_name(checks)["audit_drift"].passed
-
-
-def test_committed_contract_matches_the_params(params):
-    assert load_contract(REPO, params) == contract_from_params(params)
-    assert (REPO / CONTRACT_PATH).is_file()
-
-
-def test_stale_contract_names_the_fix(params, tmp_path):
-    (tmp_path / "checks").mkdir()
-    (tmp_path / CONTRACT_PATH).write_text(json.dumps({"made_from": "something else"}))
-    with pytest.raises(ParamsError, match="synthgov audit --write-contract"):
-        load_contract(tmp_path, params)
-
-
-def test_proposed_contract_holds_only_labels_and_rounded_bounds(params, adult):
-    df = _email(small(adult[0], 3000))
-    draft = propose_contract(df, k=params.data.min_group_size)
-    text = json.dumps(draft)
-    assert draft["schema"]["age"]["type"] == "numeric" and draft["schema"]["sex"]["categories"] == ["Female", "Male"]
-    assert draft["schema"]["contact"]["categories"] == []  # every email is under k rows
-    assert "@" not in text
-    # bounds are rounded outward to two significant digits, never a raw extreme
-    lower, upper = draft["schema"]["fnlwgt"]["lower"], draft["schema"]["fnlwgt"]["upper"]
-    assert lower <= df["fnlwgt"].min() and upper >= df["fnlwgt"].max()
-    assert lower not in set(df["fnlwgt"]) or lower % 1000 == 0
-    assert str(int(df["fnlwgt"].max())) not in text
-
-
-@pytest.mark.parametrize("defect, column", [
-    # a category outside the declared list
-    (lambda df: df.assign(race=df["race"].where(df.index > 5, "Martian")), "race"),
-    # a value outside the public bounds
-    (lambda df: df.assign(age=df["age"].where(df.index > 5, 150.0)), "age"),
-    # missing values in a non-nullable column
-    (lambda df: df.assign(sex=df["sex"].where(df.index > 5, np.nan)), "sex"),
-])
-def test_audit_contract_fails_on_planted_defect(params, adult, defect, column):
-    report, checks = audit(defect(small(adult[0], 2000)), params)
-    contract = {c.name: c for c in checks}["audit_contract"]
-    assert not contract.passed and contract.severity == "block"
-    failed = {e["column"] for e in contract.breakdown["failed_expectations"]}
-    assert failed == {column}
 
 
 def test_small_groups_are_suppressed(params, adult):

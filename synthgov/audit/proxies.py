@@ -1,14 +1,10 @@
-"""Proxy detection and label quality: two cross-validated models over the source, counts only.
+"""Proxy detection: how well the other columns predict each protected attribute (counts only).
 
-Proxies: for each protected attribute (numeric ones by their declared bins), a gradient-boosting
+For each protected attribute (numeric ones by their declared bins), a gradient-boosting
 classifier predicts it from the other columns (the target left out); its out-of-fold ROC-AUC
 (one-vs-rest, macro, for more than two groups) and balanced accuracy are reported against the
 majority baseline (AUC 0.5), with the columns that carry most mutual information about it.
-
-Label quality: the class balance of the target, and the number of rows whose label a model
-trained without them finds implausible, confident-learning style (Northcutt et al., 2021): a row
-is a suspected label error when its given class scores below that class's average confidence
-while another class scores above its own.
+The cross-validation helpers here are shared with synthgov.audit.labels.
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from synthgov.params import Params
 
 
-def _features(df: pd.DataFrame, params: Params, drop: set[str]) -> pd.DataFrame:
+def features(df: pd.DataFrame, params: Params, drop: set[str]) -> pd.DataFrame:
     cols = [c for c in df.columns if c in params.schema_ and c not in drop and c not in params.data.exclude]
     X = df[cols].copy()
     for col in cols:
@@ -35,14 +31,14 @@ def _features(df: pd.DataFrame, params: Params, drop: set[str]) -> pd.DataFrame:
     return X
 
 
-def _oof_proba(X: pd.DataFrame, y: np.ndarray, seed: int, folds: int) -> np.ndarray:
+def oof_proba(X: pd.DataFrame, y: np.ndarray, seed: int, folds: int) -> np.ndarray:
     model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, categorical_features="from_dtype",
                                            random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return cross_val_predict(model, X, y, cv=cv, method="predict_proba")
 
 
-def _sample(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+def sample_rows(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return df.sample(n=min(rows, len(df)), random_state=seed).reset_index(drop=True)
 
 
@@ -50,13 +46,13 @@ def proxy_scores(df: pd.DataFrame, labels: pd.Series, params: Params, attribute:
     """How well the other columns predict `attribute` (group labels aligned with `df`)."""
     ap, k = params.audit, params.data.min_group_size
     keep = labels.notna() & labels.map(labels.value_counts()).ge(max(k, ap.cv_folds)).fillna(False)
-    data = _sample(df[keep.to_numpy()].assign(_group=labels[keep].astype(str).to_numpy()), ap.model_rows, ap.seed)
+    data = sample_rows(df[keep.to_numpy()].assign(_group=labels[keep].astype(str).to_numpy()), ap.model_rows, ap.seed)
     y_labels = data.pop("_group")
     classes, y = np.unique(y_labels, return_inverse=True)
     if len(classes) < 2:
         return {"roc_auc": math.nan, "balanced_accuracy": math.nan, "majority_baseline": math.nan, "top_features": []}
-    X = _features(data, params, {attribute, params.data.target})
-    proba = _oof_proba(X, y, ap.seed, ap.cv_folds)
+    X = features(data, params, {attribute, params.data.target})
+    proba = oof_proba(X, y, ap.seed, ap.cv_folds)
     auc = roc_auc_score(y, proba[:, 1]) if len(classes) == 2 else roc_auc_score(y, proba, multi_class="ovr")
     discrete = np.array([params.schema_[c].type == "categorical" for c in X.columns])
     codes = X.apply(lambda s: s.cat.codes if s.dtype == "category" else s.fillna(s.median()))
@@ -65,21 +61,3 @@ def proxy_scores(df: pd.DataFrame, labels: pd.Series, params: Params, attribute:
     return {"roc_auc": float(auc), "balanced_accuracy": float(balanced_accuracy_score(y, proba.argmax(axis=1))),
             "majority_baseline": float(np.bincount(y).max() / len(y)), "rows": len(y),
             "top_features": [{"column": c, "mutual_information": float(v)} for c, v in top]}
-
-
-def label_quality(df: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Class balance and the count of suspected label errors (out-of-fold, confident learning)."""
-    ap, target = params.audit, params.data.target
-    balance = df[target].value_counts(normalize=True)
-    data = _sample(df[df[target].notna()], ap.model_rows, ap.seed)
-    classes, y = np.unique(data[target].astype(str), return_inverse=True)
-    if len(classes) < 2 or np.bincount(y).min() < ap.cv_folds:
-        return {"class_balance": {str(c): float(v) for c, v in balance.items()}, "suspected_errors": None}
-    proba = _oof_proba(_features(data, params, {target}), y, ap.seed, ap.cv_folds)
-    thresholds = np.array([proba[y == j, j].mean() for j in range(len(classes))])
-    above = proba >= thresholds  # classes each row is confidently predicted as
-    given_confident = above[np.arange(len(y)), y]
-    above[np.arange(len(y)), y] = False
-    suspected = int((~given_confident & above.any(axis=1)).sum())
-    return {"class_balance": {str(c): float(v) for c, v in balance.items()}, "rows_checked": len(y),
-            "suspected_errors": suspected, "suspected_share": suspected / len(y)}
