@@ -27,7 +27,7 @@ def main() -> int:
     import opacus.optimizers.optimizer as dp_optimizer
 
     from synthgov.attack import attack
-    from synthgov.canary import canary_audit
+    from synthgov.privacy.canary import canary_audit
     from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params
     from synthgov.synthesizers.dpar import DPAutoregressive

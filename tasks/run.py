@@ -32,7 +32,7 @@ def new_run_id() -> str:
 
 
 def _cumulative(ws: Workspace, snapshot: dict[str, Any]) -> tuple[float, float]:
-    from synthgov.ledger import PrivacyLedger
+    from synthgov.privacy.ledger import PrivacyLedger
 
     if "source_hash" not in snapshot:
         return 0.0, 0.0

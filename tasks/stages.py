@@ -103,7 +103,7 @@ def _planned_spend(params: Params, n_rows: int) -> tuple[float, float]:
 
 def _check_budget(ws: Workspace, params: Params, manifest: dict[str, Any]) -> None:
     """Refuse the run, before any training, if it would exceed the source version's budget."""
-    from synthgov.ledger import PrivacyLedger
+    from synthgov.privacy.ledger import PrivacyLedger
 
     eps, delta = _planned_spend(params, manifest["train_rows"])
     PrivacyLedger(ws.root).check(manifest["source_hash"], eps, delta,
@@ -151,7 +151,7 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     from synthgov.gate import privacy_check
     from synthgov.synthesizers import get_synthesizer
 
-    from synthgov.ledger import PrivacyLedger
+    from synthgov.privacy.ledger import PrivacyLedger
     from synthgov.tasks.run import new_run_id
 
     ws = Workspace(workspace)
@@ -280,7 +280,7 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
 
 def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[str, Any], CheckResult | None]:
     """Run the canary audit when this run trained a DP synthesizer that exposes its likelihood."""
-    from synthgov.canary import canary_audit, canary_check
+    from synthgov.privacy.canary import canary_audit, canary_check
     from synthgov.synthesizers import get_synthesizer
 
     cls = get_synthesizer(params.train.synthesizer)

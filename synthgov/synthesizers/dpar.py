@@ -29,8 +29,8 @@ from torch import nn
 
 from synthgov.encoding import TabularEncoder
 from synthgov.params import ColumnSchema, FairnessParams, Params
-from synthgov.preprocess import resolve_schema
-from synthgov.privacy import calibrate_noise, check_delta
+from synthgov.privacy.preprocessing import resolve_schema
+from synthgov.privacy.accounting import calibrate_noise, check_delta
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from synthgov.params import load_params
-from synthgov.preprocess import resolve_schema
+from synthgov.privacy.preprocessing import resolve_schema
 from synthgov.synthesizers.dpar import DPAutoregressive
 from tests.conftest import small
 

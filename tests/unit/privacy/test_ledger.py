@@ -8,7 +8,7 @@ import re
 import pytest
 
 from synthgov.errors import PrivacyBudgetError
-from synthgov.ledger import PrivacyLedger
+from synthgov.privacy.ledger import PrivacyLedger
 from synthgov.params import load_params
 from synthgov.tasks.stages import ingest_stage, train_stage
 from tests.conftest import REPO, small

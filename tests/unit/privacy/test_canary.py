@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from synthgov.canary import canary_audit, canary_check
+from synthgov.privacy.canary import canary_audit, canary_check
 from synthgov.synthesizers.dpar import DPAutoregressive
 from tests.conftest import small
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from synthgov.errors import PrivacyBudgetError
 from synthgov.params import ColumnSchema, Params
-from synthgov.privacy import dp_categories, dp_quantiles
+from synthgov.privacy.mechanisms import dp_categories, dp_quantiles
 
 OTHER = "Other"
 
