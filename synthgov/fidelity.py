@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial.distance import jensenshannon
 
-from synthgov.encoding import bin_edges
+from synthgov.params.schema import bin_edges
 from synthgov.params import Params
 from synthgov.utility import resample_weights, weighted_auc
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov.encoding import bin_edges
+from synthgov.params.schema import bin_edges
 from synthgov.params import Params
 
 MISSING = "(missing)"

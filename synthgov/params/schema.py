@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
@@ -55,3 +56,16 @@ class ColumnSchema(_Frozen):
             if self.scale == "log" and self.lower < 0:
                 raise ValueError("scale 'log' needs lower >= 0")
         return self
+
+
+def bin_edges(spec: ColumnSchema) -> np.ndarray:
+    """The bin edges of a numeric column, from its declared bounds only.
+
+    >>> bin_edges(ColumnSchema(type="numeric", lower=0, upper=10, bins=2)).tolist()
+    [0.0, 5.0, 10.0]
+    """
+    if isinstance(spec.bins, list):
+        return np.asarray(spec.bins, dtype=float)
+    if spec.scale == "log":
+        return np.expm1(np.linspace(np.log1p(spec.lower), np.log1p(spec.upper), spec.bins + 1))
+    return np.linspace(spec.lower, spec.upper, spec.bins + 1)

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.stats import beta
 
 from synthgov.checks import CheckResult
@@ -42,22 +41,6 @@ def make_canaries(params: Params, m: int, rng: np.random.Generator) -> pd.DataFr
             values = rng.uniform(spec.lower, spec.upper, size=m)
             cols[col] = np.round(values) if spec.integer else values
     return pd.DataFrame(cols)
-
-
-def log_likelihood(model: Any, df: pd.DataFrame) -> np.ndarray:
-    """Per-row log-likelihood of `df` under a fitted dp-autoregressive model (white-box access)."""
-    from synthgov.synthesizers.dpar import _one_hot
-
-    onehot = _one_hot(model.encoder.encode(df), model.encoder.cards)
-    net = model.net
-    with torch.no_grad():
-        logits = net(onehot)
-        total = torch.zeros(len(df))
-        for j in range(len(net.cards)):
-            lo, hi = net.offsets[j], net.offsets[j + 1]
-            logp = torch.log_softmax(logits[:, lo:hi], dim=1)
-            total += logp.gather(1, onehot[:, lo:hi].argmax(dim=1, keepdim=True))[:, 0]
-    return total.numpy()
 
 
 def epsilon_lower_bound(correct: int, guesses: int, delta: float, level: float = 0.95) -> float:
@@ -95,8 +78,8 @@ def canary_audit(train: pd.DataFrame, params: Params, synthesizer_cls: type, *, 
     reference.fit(train, params)
     audited = synthesizer_cls()
     audit_report = audited.fit(pd.concat([train, inserted], ignore_index=True), params)
-    exposure_in = log_likelihood(audited, inserted) - log_likelihood(reference, inserted)
-    exposure_out = log_likelihood(audited, held_back) - log_likelihood(reference, held_back)
+    exposure_in = audited.log_likelihood(inserted) - reference.log_likelihood(inserted)
+    exposure_out = audited.log_likelihood(held_back) - reference.log_likelihood(held_back)
     # the auditor guesses, in each pair, that the more exposed twin was inserted
     correct = int((exposure_in > exposure_out).sum())
     delta = float(audit_report.get("delta") or 0.0)

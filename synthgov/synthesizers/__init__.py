@@ -1,7 +1,12 @@
-"""The synthesizer registry: a name in params/train.yaml picks the implementation.
+"""Synthesizers: the generators, the public-schema encoder they share, and their registry.
 
-DP generators are synthgov's own. The SDV baselines (Business Source License 1.1) are optional,
-non-DP (epsilon = inf) and imported only when chosen.
+- `encoding`: maps declared columns to integer codes and back, built from the schema alone;
+- `dpar`: the default DP-SGD autoregressive synthesizer (Opacus), with fairness-aware sampling;
+- `sdv_baselines`: optional SDV baselines (Business Source License 1.1), non-DP (epsilon = inf),
+  imported only when chosen.
+
+A name in params/train.yaml picks the implementation through the registry below. The package may
+import synthgov.params, synthgov.privacy and synthgov.errors.
 """
 
 from __future__ import annotations

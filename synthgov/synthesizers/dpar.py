@@ -1,6 +1,6 @@
 """A differentially private autoregressive synthesizer, trained with Opacus DP-SGD.
 
-Every column is first encoded by the public-schema encoder (synthgov.encoding), so the model sees
+Every column is first encoded by the public-schema encoder (synthgov.synthesizers.encoding), so the model sees
 integer codes whose vocabulary was declared, never learned from the rows. The joint distribution
 is factorised column by column, p(x) = prod_j p(x_j | x_<j), with the target last so that the
 label depends on every feature. Each conditional is a small network (logistic by default) on the
@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synthgov.encoding import TabularEncoder
+from synthgov.synthesizers.encoding import TabularEncoder
 from synthgov.params import ColumnSchema, FairnessParams, Params
 from synthgov.privacy.preprocessing import resolve_schema
 from synthgov.privacy.accounting import calibrate_noise, check_delta
@@ -296,6 +296,18 @@ class DPAutoregressive:
         order = np.concatenate(picked)
         order = order[torch.randperm(len(order), generator=gen).numpy()]
         return self.encoder.decode(pool[order], np.random.default_rng(seed))
+
+    @torch.no_grad()
+    def log_likelihood(self, df: pd.DataFrame) -> np.ndarray:
+        """Per-row log-likelihood of `df` under the fitted model (white-box access, for audits)."""
+        onehot = _one_hot(self.encoder.encode(df), self.encoder.cards)
+        logits = self.net(onehot)
+        total = torch.zeros(len(df))
+        for j in range(len(self.net.cards)):
+            lo, hi = self.net.offsets[j], self.net.offsets[j + 1]
+            logp = torch.log_softmax(logits[:, lo:hi], dim=1)
+            total += logp.gather(1, onehot[:, lo:hi].argmax(dim=1, keepdim=True))[:, 0]
+        return total.numpy()
 
     def save(self, model_dir: Path) -> None:
         """Weights and the public-schema config; nothing derived from private rows but the weights."""

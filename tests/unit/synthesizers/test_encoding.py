@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from synthgov.encoding import TabularEncoder
+from synthgov.synthesizers.encoding import TabularEncoder
 from synthgov.synthesizers.dpar import DPAutoregressive
 
 

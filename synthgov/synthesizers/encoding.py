@@ -15,20 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgov.errors import SourceError
-from synthgov.params import ColumnSchema
-
-
-def bin_edges(spec: ColumnSchema) -> np.ndarray:
-    """The bin edges of a numeric column, from its declared bounds only.
-
-    >>> bin_edges(ColumnSchema(type="numeric", lower=0, upper=10, bins=2)).tolist()
-    [0.0, 5.0, 10.0]
-    """
-    if isinstance(spec.bins, list):
-        return np.asarray(spec.bins, dtype=float)
-    if spec.scale == "log":
-        return np.expm1(np.linspace(np.log1p(spec.lower), np.log1p(spec.upper), spec.bins + 1))
-    return np.linspace(spec.lower, spec.upper, spec.bins + 1)
+from synthgov.params.schema import ColumnSchema, bin_edges
 
 
 class TabularEncoder:
