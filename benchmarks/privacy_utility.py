@@ -37,7 +37,7 @@ def main() -> int:
     from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params
     from synthgov.synthesizers import get_synthesizer
-    from synthgov.validate import learner_auc
+    from synthgov.validation import learner_auc
 
     base = load_params(REPO / "params")
     train_path, test_path = adult_paths()

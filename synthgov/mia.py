@@ -24,7 +24,8 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from synthgov.params import Params
-from synthgov.utility import categories_of, interval, resample_weights, score_counts, weighted_auc
+from synthgov.params.schema import categories_of
+from synthgov.stats import interval, resample_weights, score_counts, weighted_auc
 
 FPR_LEVELS = (0.01, 0.001)
 

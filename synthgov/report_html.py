@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov.fidelity import distribution
+from synthgov.validation.fidelity import distribution
 from synthgov.params import Params
 
 

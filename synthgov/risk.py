@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from synthgov.params import Params
-from synthgov.utility import interval, resample_weights
+from synthgov.stats import interval, resample_weights
 
 def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds: int, seed: int) -> dict[str, Any]:
     """Risk (main - control) / (1 - control) with a bootstrap 95% interval, from the per-attack

@@ -224,7 +224,7 @@ def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Fidelity, TSTR against TRTR with intervals, subgroup utility and fairness (validation.json/.html)."""
     from synthgov.report_html import validation_html
-    from synthgov.validate import validate
+    from synthgov.validation import validate
 
     ws = Workspace(workspace)
     train, holdout, synthetic = _candidate_frames(ws)

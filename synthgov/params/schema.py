@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
@@ -69,3 +70,10 @@ def bin_edges(spec: ColumnSchema) -> np.ndarray:
     if spec.scale == "log":
         return np.expm1(np.linspace(np.log1p(spec.lower), np.log1p(spec.upper), spec.bins + 1))
     return np.linspace(spec.lower, spec.upper, spec.bins + 1)
+
+
+def categories_of(spec: ColumnSchema, *frames: pd.DataFrame, column: str) -> list[str]:
+    """Declared categories, or (for internal evaluation only) those the frames hold."""
+    if spec.categories:
+        return list(spec.categories)
+    return sorted(set().union(*(set(f[column].dropna().astype(str)) for f in frames)))

@@ -12,7 +12,6 @@ import pytest
 from synthgov.attack import attack
 from synthgov.mia import tpr_at_fpr
 from synthgov.params import load_params
-from tests.conftest import REPO
 
 PRIVACY_GATES = {"exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
                  "singling_out_risk", "linkability_risk", "inference_risk"}

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.stats import spearmanr
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -23,17 +22,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from synthgov.params import Params
+from synthgov.stats import score_counts
 
 
 def feature_columns(params: Params) -> list[str]:
     return [c for c in params.schema_ if c != params.data.target and c not in params.data.exclude]
-
-
-def categories_of(spec, *frames: pd.DataFrame, column: str) -> list[str]:
-    """Declared categories, or (for internal evaluation only) those the frames hold."""
-    if spec.categories:
-        return list(spec.categories)
-    return sorted(set().union(*(set(f[column].dropna().astype(str)) for f in frames)))
 
 
 def design(df: pd.DataFrame, params: Params, cats: dict[str, list[str]]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -94,60 +87,6 @@ def scores(y: np.ndarray, p: np.ndarray | None) -> dict[str, float]:
     return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
             "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
             "minority_f1": float(f1_score(y, pred, pos_label=minority, zero_division=0))}
-
-
-def resample_weights(n_rows: int, *, rounds: int, seed: int) -> np.ndarray:
-    """Row multiplicities of a seeded bootstrap: row 0 is all ones (the point estimate), rows
-    1..rounds are resamples. Metrics computed as weighted sums over these rows get their point and
-    their bootstrap draws from one matrix product.
-
-    >>> W = resample_weights(4, rounds=3, seed=0)
-    >>> W.shape, W[0].tolist(), W.sum(axis=1).tolist()
-    ((4, 4), [1.0, 1.0, 1.0, 1.0], [4.0, 4.0, 4.0, 4.0])
-    """
-    rng = np.random.default_rng(seed)
-    W = np.ones((rounds + 1, n_rows))
-    for r in range(1, rounds + 1):
-        W[r] = np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows)
-    return W
-
-
-def interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
-    """Point (values[0]) and percentile interval of the bootstrap draws (values[1:]).
-
-    NaN draws are left out; with fewer than half the draws defined, the bounds are NaN (a gate
-    on them then fails).
-
-    >>> interval(np.array([0.5, 0.4, 0.6, 0.5, 0.45, 0.55]))["point"]
-    0.5
-    """
-    values = np.asarray(values, dtype=float)
-    point, draws = float(values[0]), values[1:][~np.isnan(values[1:])]
-    if math.isnan(point) or len(draws) < max(1, (len(values) - 1) // 2):
-        return {"point": point, "lower": math.nan, "upper": math.nan}
-    alpha = (1 - level) / 2
-    return {"point": point, "lower": float(np.quantile(draws, alpha)),
-            "upper": float(np.quantile(draws, 1 - alpha))}
-
-
-def weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """ROC-AUC for every row of weights W (one value per resample); ties count half.
-
-    >>> y, p = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
-    >>> float(weighted_auc(np.ones((1, 4)), y, p)[0])  # sklearn's roc_auc_score: 0.75
-    0.75
-    """
-    pos, neg = score_counts(W, y, p)
-    below = np.cumsum(neg, axis=1) - neg
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
-
-
-def score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted positive and negative counts per distinct score (ascending), per row of W."""
-    values, inverse = np.unique(p, return_inverse=True)
-    onehot = sparse.csr_matrix((np.ones(len(p)), (np.arange(len(p)), inverse)), shape=(len(p), len(values)))
-    return np.asarray((onehot.T @ (W * (y == 1)).T).T), np.asarray((onehot.T @ (W * (y == 0)).T).T)
 
 
 def weighted_scores(W: np.ndarray, y: np.ndarray, p: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -1,8 +1,13 @@
 """The validate stage: is the synthetic table faithful, useful for every group, and no less fair?
 
-Fidelity (synthgov.fidelity), utility as TSTR against TRTR for two learners with bootstrap
-intervals (synthgov.utility), and per-subgroup utility and downstream fairness on the real holdout
-(synthgov.fairness). Gates compare a declared bound of each interval with their threshold.
+- `fidelity`: per-column and pairwise similarity, SDMetrics' QualityReport properties, coverage and
+  a real-vs-synthetic distinguishability AUC;
+- `utility`: TSTR against TRTR for two learners on the locked real holdout;
+- `fairness`: per-subgroup utility and downstream fairness (fairlearn) of the TSTR and TRTR models.
+
+`validate` below runs them with bootstrap intervals (synthgov.stats) and builds one check per
+validation gate: each compares a declared bound of its interval with its threshold. The package
+may import synthgov.params, synthgov.stats, synthgov.checks and the audit's group definitions.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov import fairness, fidelity, utility
+from synthgov import stats
 from synthgov.audit.bias import protected_groups
 from synthgov.checks import CheckResult
+from synthgov.params.schema import categories_of
+from synthgov.validation import fairness, fidelity, utility
 from synthgov.params import Params
 
 LEARNERS = ("gradient_boosting", "logistic_regression")
@@ -30,7 +37,7 @@ def learner_auc(train: pd.DataFrame, holdout: pd.DataFrame, params: Params) -> f
 
 
 def _categories(params: Params, *frames: pd.DataFrame) -> dict[str, list[str]]:
-    return {c: utility.categories_of(s, *frames, column=c) for c, s in params.schema_.items()
+    return {c: categories_of(s, *frames, column=c) for c, s in params.schema_.items()
             if s.type == "categorical"}
 
 
@@ -39,8 +46,8 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
     """Fidelity metrics with intervals from one seeded bootstrap of both tables, and the draws of
     the gate summaries (mean complement, largest JS distance, mean pair similarity, coverage)."""
     vp = params.validate_
-    Wr = utility.resample_weights(len(train), rounds=vp.bootstrap_rounds, seed=vp.seed)
-    Ws = utility.resample_weights(len(synthetic), rounds=vp.bootstrap_rounds, seed=vp.seed + 1)
+    Wr = stats.resample_weights(len(train), rounds=vp.bootstrap_rounds, seed=vp.seed)
+    Ws = stats.resample_weights(len(synthetic), rounds=vp.bootstrap_rounds, seed=vp.seed + 1)
     cols = fidelity.column_draws(train, synthetic, params, Wr, Ws)
     pairs = fidelity.pair_draws(train, synthetic, params, Wr, Ws)
     cover = fidelity.coverage_draws(cols)
@@ -53,7 +60,7 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
         "distinguishability": fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows,
                                                           seed=vp.seed, rounds=vp.bootstrap_rounds),
     }
-    ci = utility.interval
+    ci = stats.interval
     report = {
         "columns": {c: {"complement": ci(v["complement"]), "js_distance": ci(v["js_distance"])}
                     for c, v in cols.items()},
@@ -72,7 +79,7 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
 def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any], dict[str, Any]]:
     vp = params.validate_
     out, preds = {}, {}
-    W = utility.resample_weights(len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
+    W = stats.resample_weights(len(y), rounds=vp.bootstrap_rounds, seed=vp.seed)
     for name in LEARNERS:
         m_s, p_s = utility.fit_predict(name, synthetic, holdout, params, cats)
         m_r, p_r = utility.fit_predict(name, train, holdout, params, cats)
@@ -80,7 +87,7 @@ def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any]
         tstr, trtr = utility.weighted_scores(W, y, p_s), utility.weighted_scores(W, y, p_r)
         with np.errstate(invalid="ignore", divide="ignore"):
             draws = {"tstr": tstr, "trtr": trtr, "ratio": {k: tstr[k] / trtr[k] for k in tstr}}
-        cis = {f"{kind}.{m}": utility.interval(v) for kind, d in draws.items() for m, v in d.items()}
+        cis = {f"{kind}.{m}": stats.interval(v) for kind, d in draws.items() for m, v in d.items()}
         out[name] = {metric: {kind: cis[f"{kind}.{metric}"] for kind in ("tstr", "trtr", "ratio")}
                      for metric in ("roc_auc", "pr_auc", "balanced_accuracy", "minority_f1")}
     m_s, _, m_r, _ = preds["gradient_boosting"]

@@ -19,7 +19,7 @@ from scipy.spatial.distance import jensenshannon
 
 from synthgov.params.schema import bin_edges
 from synthgov.params import Params
-from synthgov.utility import resample_weights, weighted_auc
+from synthgov.stats import resample_weights, weighted_auc
 
 MISSING = "(missing)"
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthgov.audit.bias import protected_groups
 from synthgov.params import Params
-from synthgov.utility import interval, resample_weights, weighted_auc
+from synthgov.stats import interval, resample_weights, weighted_auc
 
 
 def group_columns(holdout: pd.DataFrame, params: Params) -> dict[str, pd.Series]:

@@ -9,7 +9,8 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 
-from synthgov import fidelity, utility
+from synthgov import stats
+from synthgov.validation import fidelity, utility
 from tests.conftest import small
 
 
@@ -23,14 +24,14 @@ def test_weighted_scores_point_equals_sklearn(positive_share, decimals):
     rng = np.random.default_rng(1)
     y = (rng.random(3000) < positive_share).astype(int)
     p = np.round(np.clip(0.3 * y + 0.7 * rng.random(3000), 0, 1), decimals)
-    W = utility.resample_weights(len(y), rounds=50, seed=0)
+    W = stats.resample_weights(len(y), rounds=50, seed=0)
     # Run
     draws = utility.weighted_scores(W, y, p)
     # Assert: row 0 is sklearn's score; the resamples spread around it
     expected = utility.scores(y, p)
     for metric, value in expected.items():
         assert draws[metric][0] == pytest.approx(value), metric
-        ci = utility.interval(draws[metric])
+        ci = stats.interval(draws[metric])
         assert ci["lower"] < value < ci["upper"], metric
 
 
@@ -44,8 +45,8 @@ def test_fidelity_draws_point_equals_reference_metrics(params, adult):
     from sdmetrics.single_column import KSComplement, TVComplement
 
     real, syn = small(adult[0], 3000, seed=1), small(adult[0], 2000, seed=2)
-    Wr = utility.resample_weights(len(real), rounds=30, seed=0)
-    Ws = utility.resample_weights(len(syn), rounds=30, seed=1)
+    Wr = stats.resample_weights(len(real), rounds=30, seed=0)
+    Ws = stats.resample_weights(len(syn), rounds=30, seed=1)
     # Run
     cols = fidelity.column_draws(real, syn, params, Wr, Ws)
     pairs = fidelity.pair_draws(real, syn, params, Wr, Ws)
@@ -63,6 +64,6 @@ def test_fidelity_draws_point_equals_reference_metrics(params, adult):
     assert pairs["cramers_v"]["race|sex"]["real"][0] == pytest.approx(v)
     # a synthetic table without some real labels loses category coverage
     cover = fidelity.coverage_draws(fidelity.column_draws(real, syn[syn["race"] == "White"], params, Wr,
-                                                          utility.resample_weights(int((syn["race"] == "White").sum()),
+                                                          stats.resample_weights(int((syn["race"] == "White").sum()),
                                                                                    rounds=30, seed=1)))
     assert cover["category"][0] < 1.0

@@ -1,0 +1,66 @@
+"""Bootstrap intervals as matrix products, shared by validation and the attacks.
+
+A seeded bootstrap is a matrix of row weights (row 0 all ones, the point; rows 1..rounds the
+resamples), so every weighted metric gets its point and all its draws from one product.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import sparse
+
+
+def resample_weights(n_rows: int, *, rounds: int, seed: int) -> np.ndarray:
+    """Row multiplicities of a seeded bootstrap: row 0 is all ones (the point estimate), rows
+    1..rounds are resamples. Metrics computed as weighted sums over these rows get their point and
+    their bootstrap draws from one matrix product.
+
+    >>> W = resample_weights(4, rounds=3, seed=0)
+    >>> W.shape, W[0].tolist(), W.sum(axis=1).tolist()
+    ((4, 4), [1.0, 1.0, 1.0, 1.0], [4.0, 4.0, 4.0, 4.0])
+    """
+    rng = np.random.default_rng(seed)
+    W = np.ones((rounds + 1, n_rows))
+    for r in range(1, rounds + 1):
+        W[r] = np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows)
+    return W
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
+    """Point (values[0]) and percentile interval of the bootstrap draws (values[1:]).
+
+    NaN draws are left out; with fewer than half the draws defined, the bounds are NaN (a gate
+    on them then fails).
+
+    >>> interval(np.array([0.5, 0.4, 0.6, 0.5, 0.45, 0.55]))["point"]
+    0.5
+    """
+    values = np.asarray(values, dtype=float)
+    point, draws = float(values[0]), values[1:][~np.isnan(values[1:])]
+    if math.isnan(point) or len(draws) < max(1, (len(values) - 1) // 2):
+        return {"point": point, "lower": math.nan, "upper": math.nan}
+    alpha = (1 - level) / 2
+    return {"point": point, "lower": float(np.quantile(draws, alpha)),
+            "upper": float(np.quantile(draws, 1 - alpha))}
+
+
+def weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """ROC-AUC for every row of weights W (one value per resample); ties count half.
+
+    >>> y, p = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    >>> float(weighted_auc(np.ones((1, 4)), y, p)[0])  # sklearn's roc_auc_score: 0.75
+    0.75
+    """
+    pos, neg = score_counts(W, y, p)
+    below = np.cumsum(neg, axis=1) - neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted positive and negative counts per distinct score (ascending), per row of W."""
+    values, inverse = np.unique(p, return_inverse=True)
+    onehot = sparse.csr_matrix((np.ones(len(p)), (np.arange(len(p)), inverse)), shape=(len(p), len(values)))
+    return np.asarray((onehot.T @ (W * (y == 1)).T).T), np.asarray((onehot.T @ (W * (y == 0)).T).T)
