@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 def main() -> int:
     import opacus.optimizers.optimizer as dp_optimizer
 
-    from synthgov.attack import attack
+    from synthgov.attacks import attack
     from synthgov.privacy.canary import canary_audit
     from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params

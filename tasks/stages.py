@@ -253,7 +253,7 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 @task(name="attack", cache_policy=NO_CACHE)
 def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Privacy attacks on the candidate: leakage, membership inference, risks (attack.json/.html)."""
-    from synthgov.attack import attack
+    from synthgov.attacks import attack
     from synthgov.report_html import attack_html
 
     ws = Workspace(workspace)

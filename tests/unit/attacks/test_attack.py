@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgov.attack import attack
-from synthgov.mia import tpr_at_fpr
+from synthgov.attacks import attack
+from synthgov.attacks.membership import tpr_at_fpr
 from synthgov.params import load_params
 
 PRIVACY_GATES = {"exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",

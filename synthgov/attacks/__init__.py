@@ -6,10 +6,14 @@ not drawn as non-members are the reference sample of the density attack. Samplin
 threshold (params/gates.yaml), so a smaller sample widens the interval honestly rather than
 passing more easily.
 
-- exact matches (synthgov.mia): synthetic-to-train share against the natural holdout-to-train share;
-- near-duplicates, DCR share and NNDR (synthgov.mia.leakage);
-- membership inference: a distance attack and a DOMIAS-style density attack (synthgov.mia);
-- singling-out, linkability and attribute inference after Giomi et al. (synthgov.risk).
+- `leakage`: exact matches (against the natural holdout-to-train share), near-duplicates, the DCR
+  share and the NNDR;
+- `membership`: a distance attack and a DOMIAS-style density attack (ROC-AUC, TPR at low FPR);
+- `risk`: singling-out, linkability and attribute inference after Giomi et al.;
+- `encoding`: the mixed-type distance encoding they share.
+
+`attack` below runs them all and builds one check per attack gate. The package may import
+synthgov.params, synthgov.stats and synthgov.checks.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgov import mia, risk
+from synthgov.attacks import encoding, leakage, membership, risk
 from synthgov.checks import CheckResult
 from synthgov.params import Params
 
@@ -48,22 +52,22 @@ def attack(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, 
     reference = holdout.iloc[order[m:]].reset_index(drop=True)
     syn_attacked = _pick(synthetic, min(ap.subsample, len(synthetic)), rng)
     syn_index = _pick(synthetic, min(ap.index_rows, len(synthetic)), rng)
-    cats = mia.categories(params, train, holdout, synthetic)
+    cats = encoding.categories(params, train, holdout, synthetic)
 
     def enc(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-        return mia.encode(df, params, cats, columns)
+        return encoding.encode(df, params, cats, columns)
 
-    syn_share = mia.exact_match_share(syn_attacked[cols], train[cols])
-    natural = mia.exact_match_share(holdout[cols], train[cols])
-    leak, distances = mia.leakage(enc(syn_attacked), enc(members), enc(non_members),
+    syn_share = leakage.exact_match_share(syn_attacked[cols], train[cols])
+    natural = leakage.exact_match_share(holdout[cols], train[cols])
+    leak, distances = leakage.leakage(enc(syn_attacked), enc(members), enc(non_members),
                                   near_quantile=ap.near_duplicate_quantile, seed=ap.seed)
-    membership = mia.membership_inference(enc(syn_index), enc(members), enc(non_members), enc(reference),
+    inferred = membership.membership_inference(enc(syn_index), enc(members), enc(non_members), enc(reference),
                                           neighbors=ap.mia_neighbors, rounds=ap.bootstrap_rounds, seed=ap.seed)
     risks = risk.risks(syn_index, members, non_members, params, enc)
     report = {"members": m, "non_members": m, "reference_rows": len(reference),
               "synthetic_rows_attacked": len(syn_attacked), "synthetic_rows_indexed": len(syn_index),
               "exact_match": {"synthetic_share": syn_share, "natural_share": natural},
-              "leakage": leak, "membership_inference": membership, "risks": risks}
+              "leakage": leak, "membership_inference": inferred, "risks": risks}
     return report, _checks(report, params), distances
 
 
