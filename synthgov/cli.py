@@ -159,9 +159,9 @@ def _audit(args: argparse.Namespace) -> int:
     from synthgov.ingest.readers import conform, read_source, read_table
     from synthgov.audit.identifiers import detect_identifiers
     from synthgov.params import load_params
-    from synthgov.promote import write_json_atomic
+    from synthgov.atomic import write_json_atomic
     from synthgov.report_html import audit_html
-    from synthgov.promote import ReleaseStore
+    from synthgov.release.promote import ReleaseStore
     from synthgov.tasks.stages import Workspace
 
     params = load_params(args.params_dir, _role_overrides(args))

@@ -18,10 +18,11 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from synthgov import __version__, lineage
-from synthgov import tracking as trk
+from synthgov import __version__
+from synthgov.release import lineage
+from synthgov.release import tracking as trk
 from synthgov.params import Params
-from synthgov.promote import write_json_atomic
+from synthgov.atomic import write_json_atomic
 from synthgov.tasks.stages import STAGES, Workspace
 
 log = logging.getLogger("synthgov")

@@ -18,10 +18,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from synthgov.checks import CheckResult
-from synthgov import tracking as trk
+from synthgov.release import tracking as trk
 from synthgov.errors import AuditFailedError, GateFailedError, RegistryError
 from synthgov.params import Params
-from synthgov.promote import ReleaseStore, write_json_atomic
+from synthgov.atomic import write_json_atomic
+from synthgov.release.promote import ReleaseStore
 
 log = logging.getLogger("synthgov")
 STAGES = ["ingest", "audit", "train", "generate", "validate", "attack", "gate", "promote"]
@@ -148,7 +149,7 @@ def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
 @task(name="train", cache_policy=NO_CACHE)
 def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Fit the chosen synthesizer (DP-SGD for DP ones) and save it with its privacy report."""
-    from synthgov.gate import privacy_check
+    from synthgov.release.gate import privacy_check
     from synthgov.synthesizers import get_synthesizer
 
     from synthgov.privacy.ledger import PrivacyLedger
@@ -295,7 +296,7 @@ def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[st
 @task(name="gate", cache_policy=NO_CACHE)
 def gate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """One verdict per gate, from every stage's check results."""
-    from synthgov.gate import gate
+    from synthgov.release.gate import gate
 
     ws = Workspace(workspace)
     results: list[CheckResult] = []

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from synthgov.errors import ReleaseError
-from synthgov.promote import ReleaseStore
+from synthgov.release.promote import ReleaseStore
 
 
 def _digest(folder):

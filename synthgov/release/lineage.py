@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-CODE_ROOT = Path(__file__).resolve().parent.parent
+CODE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def git_commit(path: Path = CODE_ROOT) -> str:

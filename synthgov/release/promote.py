@@ -14,26 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from synthgov.atomic import fsync_dir, write_json_atomic
 from synthgov.errors import ReleaseError
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON to `path` through a temporary file and os.replace: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _place(files: list[Path], manifest: dict[str, Any], target: Path) -> Path:
@@ -50,7 +32,7 @@ def _place(files: list[Path], manifest: dict[str, Any], target: Path) -> Path:
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     os.rename(staging, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return target
 
 
@@ -80,7 +62,7 @@ class ReleaseStore:
         tmp = self.releases / ".CURRENT.tmp"
         tmp.write_text(release_id + "\n")
         os.replace(tmp, self.releases / "CURRENT")
-        _fsync_dir(self.releases)
+        fsync_dir(self.releases)
         return target
 
     def quarantine(self, files: list[Path], manifest: dict[str, Any], run_id: str) -> Path:
