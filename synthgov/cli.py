@@ -160,7 +160,7 @@ def _audit(args: argparse.Namespace) -> int:
     from synthgov.audit.identifiers import detect_identifiers
     from synthgov.params import load_params
     from synthgov.atomic import write_json_atomic
-    from synthgov.report_html import audit_html
+    from synthgov.reports.audit import audit_html
     from synthgov.release.promote import ReleaseStore
     from synthgov.tasks.stages import Workspace
 

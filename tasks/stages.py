@@ -117,7 +117,7 @@ def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     (audit.json/.html); blocking findings stop the run here, before any budget is spent."""
     from synthgov.audit import audit
     from synthgov.audit.contract import load_contract
-    from synthgov.report_html import audit_html
+    from synthgov.reports.audit import audit_html
 
     ws = Workspace(workspace)
     train = pd.read_parquet(ws.stage_dir("ingest") / "train.parquet")
@@ -224,7 +224,7 @@ def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 @task(name="validate", cache_policy=NO_CACHE)
 def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Fidelity, TSTR against TRTR with intervals, subgroup utility and fairness (validation.json/.html)."""
-    from synthgov.report_html import validation_html
+    from synthgov.reports.validation import validation_html
     from synthgov.validation import validate
 
     ws = Workspace(workspace)
@@ -255,7 +255,7 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Privacy attacks on the candidate: leakage, membership inference, risks (attack.json/.html)."""
     from synthgov.attacks import attack
-    from synthgov.report_html import attack_html
+    from synthgov.reports.attack import attack_html
 
     ws = Workspace(workspace)
     train, holdout, synthetic = _candidate_frames(ws)

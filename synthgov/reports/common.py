@@ -1,0 +1,33 @@
+"""What every HTML report shares: embedded figures, tables, check tables and number formatting."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+
+def figure_html(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def checks_table(report: dict[str, Any], label: str) -> str:
+    return table([(c["name"], fmt(c["score"]), fmt(c["threshold"]), c["goal"], c["severity"],
+                    "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
+                  (label, "score", "threshold", "goal", "severity", "verdict"))
+
+
+def fmt(x: Any) -> str:
+    return f"{x:.4f}" if isinstance(x, float) else str(x)
