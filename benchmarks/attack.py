@@ -31,7 +31,7 @@ def main() -> int:
     from synthgov.ingest.readers import adult_paths, conform, read_adult
     from synthgov.params import load_params
     from synthgov.synthesizers.dpar import DPAutoregressive
-    from tests.unit.test_attack import noisy_copy
+    from tests.unit.attacks.test_attack import noisy_copy
 
     params = load_params(REPO / "params")
     train_path, test_path = adult_paths()

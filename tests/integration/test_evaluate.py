@@ -12,7 +12,7 @@ import pytest
 from synthgov.cli import main
 from synthgov.params import load_params
 from tests.conftest import REPO
-from tests.unit.test_attack import PRIVACY_GATES, noisy_copy
+from tests.unit.attacks.test_attack import PRIVACY_GATES, noisy_copy
 
 pytestmark = pytest.mark.integration
 
