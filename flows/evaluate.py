@@ -8,27 +8,27 @@ from __future__ import annotations
 
 from prefect import flow
 
-from synthgov.errors import GateFailedError, SynthgovError
 from synthgov.checks import CheckResult
+from synthgov.errors import GateFailedError
 from synthgov.params import Params
-from synthgov.tasks import run, stages
+from synthgov.tasks import release, run, stages
 
 
 @flow(name="synthgov-evaluate", log_prints=True)
 def evaluate(params: Params, synthetic_path: str, workspace: str = ".",
              tracking_uri: str | None = None, summary_json: str | None = None) -> dict:
     """Validate and attack `synthetic_path` against the real train and holdout files in `params`."""
-    tracking = run.start_run(workspace, params, tracking_uri)
+    tracking = run.start_run(workspace, params, tracking_uri, "evaluate")
     try:
-        stages.ingest_stage(workspace, params, tracking, check_budget=False)
+        stages.ingest_stage(workspace, params, tracking)
         stages.import_synthetic_stage(workspace, params, synthetic_path, tracking)
         stages.validate_stage(workspace, params, tracking)
         stages.attack_stage(workspace, params, tracking)
-        verdict = stages.gate_stage(workspace, params, tracking)
+        verdict = release.gate_stage(workspace, params, tracking)
         if not verdict["promotable"]:
             results = [CheckResult.model_validate(r) for r in verdict["results"]]
             raise GateFailedError([r for r in results if r.blocking_failure], results)
-    except SynthgovError as exc:
-        run.finish_run(workspace, params, tracking, str(exc), summary_json, False)
+    except BaseException as exc:
+        run.finish_run(workspace, params, tracking, exc, summary_json, False)
         raise
     return run.finish_run(workspace, params, tracking, None, summary_json, False)

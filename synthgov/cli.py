@@ -15,7 +15,9 @@
     synthgov synthesizers        the registered synthesizer names
 
 Exit codes: 0 promoted (evaluate: every gate passed; audit: no blocking finding; stage: done),
-1 a gate failed (nothing promoted), 2 bad input or error.
+1 a gate failed (nothing promoted), 2 bad input or a refusal (budget exhausted, workspace busy),
+3 an internal error (a bug: the traceback is in the run's error.log, or shown with --verbose),
+130 interrupted. Whatever the code, a run writes its summary (--summary-json and the run folder).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthgov.errors import GateFailedError, SynthgovError
 
 log = logging.getLogger("synthgov")
 
@@ -61,6 +62,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     p.add_argument("--params-dir", default="params", help="folder of the params YAML files (default: params)")
     p.add_argument("--workspace", default=".", help="folder for artifacts/, releases/, mlflow.db (default: .)")
 
@@ -109,15 +111,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging() -> None:
+def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger("synthgov")
-    root.addHandler(handler)
+    if not any(getattr(h, "_synthgov", False) for h in root.handlers):
+        handler._synthgov = True
+        root.addHandler(handler)
     root.setLevel(logging.INFO)
     root.propagate = False
-    for name in ("synthgov.synthesizers.dpar",):
-        logging.getLogger(name).setLevel(logging.INFO)
+    # Prefect logs every failed task and flow with a traceback; the CLI reports the error once,
+    # in one line (the traceback with --verbose)
+    for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.CRITICAL)
+
+
+def _report_error(exc: BaseException, verbose: bool) -> int:
+    """Print one line for an error (the traceback too with --verbose); return the exit code."""
+    from synthgov.errors import error_message, outcome_of
+
+    outcome, code = outcome_of(exc)
+    if verbose:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    prefix = {"gate failed": "NOT PROMOTED", "bad input": "error", "refused": "refused",
+              "internal error": "error", "interrupted": "interrupted"}[outcome]
+    print(f"{prefix}: {error_message(exc)}", file=sys.stderr)
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -128,14 +149,10 @@ def _run(args: argparse.Namespace) -> int:
     params = load_params(args.params_dir, overrides)
     workspace = Path(args.workspace).resolve()
     own_params = Path(args.params_dir).resolve() == workspace / "params"
-    try:
-        summary = pipeline(params=params, workspace=str(workspace), tracking_uri=args.tracking_uri,
-                           summary_json=args.summary_json, commit_dvc=own_params and not overrides)
-    except GateFailedError as exc:
-        print(f"NOT PROMOTED: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps({k: summary[k] for k in ("run_id", "promoted", "release_id", "epsilon",
-                                              "tstr_auc", "trtr_auc", "synthetic_path")}, indent=2))
+    summary = pipeline(params=params, workspace=str(workspace), tracking_uri=args.tracking_uri,
+                       summary_json=args.summary_json, commit_dvc=own_params and not overrides)
+    print(json.dumps({k: summary[k] for k in ("run_id", "promoted", "release_id", "epsilon", "delta",
+                                              "neighbouring", "tstr_auc", "trtr_auc", "synthetic_path")}, indent=2))
     return 0
 
 
@@ -162,7 +179,7 @@ def _audit(args: argparse.Namespace) -> int:
     from synthgov.atomic import write_json_atomic
     from synthgov.reports.audit import audit_html
     from synthgov.release.promote import ReleaseStore
-    from synthgov.tasks.stages import Workspace
+    from synthgov.workspace import Workspace
 
     params = load_params(args.params_dir, _role_overrides(args))
     root = Path(args.params_dir).resolve().parent
@@ -180,7 +197,7 @@ def _audit(args: argparse.Namespace) -> int:
     found = detect_identifiers(raw[undeclared], params) if undeclared else []
     # a missing declared column is a contract failure here (the pipeline's ingest refuses it)
     df, type_errors = conform(raw, {c: s for c, s in params.schema_.items() if c in raw.columns}, source)
-    last = ReleaseStore(Path(args.workspace)).current_json("audit.json") or {}
+    last = ReleaseStore(Path(args.workspace)).current_review_json("audit.json") or {}
     report, checks = audit(df, params, type_errors, contract=load_contract(root, params), identifiers=found,
                            last_profile=last.get("source_profile"))
     report["checks"] = [c.model_dump(mode="json") for c in checks]
@@ -203,19 +220,24 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _stage(args: argparse.Namespace) -> int:
     from synthgov.params import load_params
-    from synthgov.tasks import stages
+    from synthgov.tasks import release, stages
 
     params = load_params(args.params_dir)
-    fn = getattr(stages, f"{args.name}_stage").fn
+    module = release if args.name in ("gate", "promote") else stages
+    fn = getattr(module, f"{args.name}_stage").fn
     if args.name == "gate":
         verdict = fn(args.workspace, params)
         if not verdict["promotable"]:
             print(f"NOT PROMOTABLE: failed gates {verdict['failed']}", file=sys.stderr)
             return 1
     elif args.name == "promote":
-        from synthgov.tasks.run import new_run_id
+        from synthgov.release.lineage import git_commit
+        from synthgov.tasks.run import new_run_id, params_hash
+        from synthgov.workspace import Workspace
 
-        fn(args.workspace, params, new_run_id(), {"runner": "dvc repro"})
+        snapshot = Workspace(args.workspace).read_json("ingest", "snapshot.json")
+        fn(args.workspace, params, new_run_id(), {"runner": "dvc repro", "source_hash": snapshot["source_hash"],
+                                                  "git_commit": git_commit(), "params_hash": params_hash(params)})
     else:
         fn(args.workspace, params)
     return 0
@@ -223,7 +245,8 @@ def _stage(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging()
+    verbose = getattr(args, "verbose", False)
+    _setup_logging(verbose)
     try:
         if args.command == "run":
             return _run(args)
@@ -237,12 +260,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\n".join(sorted(REGISTRY)))
         return 0
-    except GateFailedError as exc:
-        print(f"NOT PROMOTED: {exc}", file=sys.stderr)
-        return 1
-    except SynthgovError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except BaseException as exc:  # every way a command can end gets its code and one clear line
+        if isinstance(exc, SystemExit):
+            raise
+        return _report_error(exc, verbose)
 
 
 if __name__ == "__main__":

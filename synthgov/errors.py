@@ -30,19 +30,65 @@ class RegistryError(SynthgovError):
 class GateFailedError(SynthgovError):
     """Raised when one or more blocking gates fail. Carries every check result."""
 
-    def __init__(self, failed: list, results: list | None = None):
+    def __init__(self, failed: list, results: list | None = None, quarantined: str | None = None):
         self.failed = list(failed)
         self.results = list(results if results is not None else failed)
+        self.quarantined = quarantined
         lines = [f"  - {r.describe()}" for r in self.failed]
-        super().__init__(
-            f"{len(self.failed)} gate(s) failed; the candidate was quarantined and not promoted:\n"
-            + "\n".join(lines)
-        )
+        where = f"the candidate was quarantined in {quarantined}" if quarantined else "nothing was promoted"
+        super().__init__(f"{len(self.failed)} gate(s) failed; {where}:\n" + "\n".join(lines))
 
 
 class AuditFailedError(GateFailedError):
-    """Raised when the pre-training audit has blocking findings. No privacy budget is spent."""
+    """Raised when the pre-training audit has blocking findings. Nothing trained, no budget spent."""
+
+    def __init__(self, failed: list, results: list | None = None):
+        super().__init__(failed, results)
+        lines = [f"  - {r.describe()}" for r in self.failed]
+        self.args = (f"the audit has {len(self.failed)} blocking finding(s); nothing was trained and no "
+                     "privacy budget was spent:\n" + "\n".join(lines),)
+
+
+class BusyError(SynthgovError):
+    """Raised when a run cannot start because another run holds the lock it needs (params policy)."""
 
 
 class ReleaseError(SynthgovError):
     """Raised when the release store is inconsistent or a promotion cannot complete."""
+
+
+# How a run ended, and the exit code of the command that ran it (documented in the README).
+EXIT_CODES = {"succeeded": 0, "gate failed": 1, "bad input": 2, "refused": 2, "internal error": 3,
+              "interrupted": 130}
+
+
+def outcome_of(error: BaseException | None) -> tuple[str, int]:
+    """The outcome of a run that ended with `error` (None: success), and its exit code.
+
+    >>> outcome_of(None), outcome_of(GateFailedError([]))[1], outcome_of(ZeroDivisionError())
+    (('succeeded', 0), 1, ('internal error', 3))
+    """
+    if error is None:
+        outcome = "succeeded"
+    elif isinstance(error, GateFailedError):
+        outcome = "gate failed"
+    elif isinstance(error, (BusyError, PrivacyBudgetError)):
+        outcome = "refused"
+    elif isinstance(error, SynthgovError):
+        outcome = "bad input"
+    elif isinstance(error, KeyboardInterrupt):
+        outcome = "interrupted"
+    else:
+        outcome = "internal error"
+    return outcome, EXIT_CODES[outcome]
+
+
+def error_message(error: BaseException) -> str:
+    """What a summary, a log line or MLflow may say of an error: synthgov's own messages (which
+    never quote a private value), or only the type of an unexpected error, whose message might."""
+    if isinstance(error, SynthgovError):
+        return str(error)
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return (f"internal error: {type(error).__name__} (a bug in synthgov: --verbose shows the traceback, and a "
+            "pipeline run keeps it in its folder's error.log)")

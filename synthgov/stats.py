@@ -64,3 +64,17 @@ def score_counts(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarra
     values, inverse = np.unique(p, return_inverse=True)
     onehot = sparse.csr_matrix((np.ones(len(p)), (np.arange(len(p)), inverse)), shape=(len(p), len(values)))
     return np.asarray((onehot.T @ (W * (y == 1)).T).T), np.asarray((onehot.T @ (W * (y == 0)).T).T)
+
+
+UNDER_K = "under k"
+
+
+def suppress(count: int, k: int) -> int | str:
+    """A count of private rows as it may be reported: itself, or "under k" when 1 <= count < k
+    (a zero stays: it identifies nobody).
+
+    >>> suppress(0, 20), suppress(5, 20), suppress(20, 20)
+    (0, 'under k', 20)
+    """
+    count = int(count)
+    return UNDER_K if 0 < count < k else count

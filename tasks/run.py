@@ -1,8 +1,10 @@
 """Run-level tasks: open a pipeline run, record its lineage, and close it with a summary.
 
-Opening clears artifacts/ so that nothing from an earlier run can be mistaken for this one's.
-Closing sets the MLflow parent run's status, commits the outputs to DVC when the workspace is a
-DVC project run with its own params, and writes the run summary (--summary-json).
+Opening gives the run its own folder (runs/<run_id>/), marks it alive and takes its source's lock
+(synthgov.runs), closes the records of runs that died, and opens the MLflow parent run. Closing,
+whatever ended the run (success, a failed gate, bad input, an internal error, an interrupt), sets
+the MLflow parent run's status, commits a promoted run's outputs to DVC when the workspace is a
+DVC project run with its own params, writes the run summary and releases the locks.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ import logging
 import shutil
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from synthgov import __version__
+from synthgov import __version__, runs
+from synthgov.atomic import write_json_atomic
+from synthgov.errors import SynthgovError, error_message, outcome_of
+from synthgov.locks import locked
+from synthgov.params import Params
 from synthgov.release import lineage
 from synthgov.release import tracking as trk
-from synthgov.params import Params
-from synthgov.atomic import write_json_atomic
-from synthgov.tasks.stages import STAGES, Workspace
+from synthgov.workspace import STAGES, Workspace
 
 log = logging.getLogger("synthgov")
 
@@ -32,92 +37,135 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def _cumulative(ws: Workspace, snapshot: dict[str, Any]) -> tuple[float, float]:
-    from synthgov.privacy.ledger import PrivacyLedger
-
-    if "source_hash" not in snapshot:
-        return 0.0, 0.0
-    return PrivacyLedger(ws.root).spent(snapshot["source_hash"])
+def params_hash(params: Params) -> str:
+    return hashlib.sha256(json.dumps(params.dump(), sort_keys=True).encode()).hexdigest()
 
 
 @task(name="start-run", cache_policy=NO_CACHE)
-def start_run(workspace: str, params: Params, tracking_uri: str | None) -> trk.Tracking:
-    """Clear the candidate area and open the MLflow parent run with params and code lineage."""
-    ws = Workspace(workspace)
-    shutil.rmtree(ws.root / "artifacts", ignore_errors=True)
+def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger: str = "manual") -> trk.Tracking:
+    """Mark the run alive under its source's lock, close dead runs' records, open the MLflow run."""
+    root = Workspace(workspace).root
     run_id = new_run_id()
-    dumped = params.dump()
-    params_hash = hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
-    tags = {"synthgov.git_commit": lineage.git_commit(), "synthgov.version": __version__,
-            "synthgov.params_hash": params_hash, "synthgov.synthesizer": params.train.synthesizer,
-            "synthgov.seed": str(params.train.seed), "synthgov.workspace": str(ws.root)}
-    tracking = trk.start_pipeline(tracking_uri or trk.default_uri(ws.root), ws.root, run_id, dumped, tags)
-    log.info("run %s: MLflow parent run %s", run_id, tracking.parent_run_id)
+    uri = tracking_uri or trk.default_uri(root)
+    runs.begin(root, run_id, str(Workspace(workspace).path(params.data.source)),
+               on_busy=params.operations.on_busy, wait_seconds=params.operations.busy_wait_seconds)
+    Workspace(workspace, run_id).mark_latest()
+    try:
+        runs.recover(root, uri, by=run_id)
+        pp = params.privacy
+        tags = {"synthgov.git_commit": lineage.git_commit(), "synthgov.version": __version__,
+                "synthgov.params_hash": params_hash(params), "synthgov.synthesizer": params.train.synthesizer,
+                "synthgov.workspace": str(root), "synthgov.trigger": trigger,
+                "synthgov.neighbouring": pp.neighbouring,
+                "synthgov.randomness": "TEST MODE (seeded, not private)" if pp.test_mode else "secret"}
+        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags)
+    except BaseException:
+        runs.end(root, run_id, "failed", error="the run could not be opened")
+        raise
+    log.info("run %s: MLflow parent run %s, folder %s", run_id, tracking.parent_run_id, root / "runs" / run_id)
     return tracking
 
 
 @task(name="record-lineage", cache_policy=NO_CACHE)
-def record_lineage(workspace: str, tracking: trk.Tracking) -> dict[str, str]:
+def record_lineage(workspace: str, params: Params, tracking: trk.Tracking) -> dict[str, str]:
     """DVC md5 of the source snapshot and the synthetic output, as parent-run tags."""
-    ws = Workspace(workspace)
+    ws = Workspace(workspace, tracking.run_id)
     snap = ws.read_json("ingest", "snapshot.json")
     facts = {
         "source_hash": snap["source_hash"],
-        "dvc_md5_source_snapshot": lineage.dvc_md5(ws.stage_dir("ingest") / "train.parquet"),
-        "dvc_md5_holdout_snapshot": lineage.dvc_md5(ws.stage_dir("ingest") / "holdout.parquet"),
-        "dvc_md5_synthetic": lineage.dvc_md5(ws.stage_dir("generate") / "synthetic.parquet"),
+        "dvc_md5_source_snapshot": lineage.dvc_md5(ws.file("ingest", "train.parquet")),
+        "dvc_md5_holdout_snapshot": lineage.dvc_md5(ws.file("ingest", "holdout.parquet")),
+        "dvc_md5_synthetic": lineage.dvc_md5(ws.file("generate", "synthetic.parquet")),
     }
     client = tracking.client()
     for key, value in facts.items():
         client.set_tag(tracking.parent_run_id, f"synthgov.{key}", value)
-    return {**facts, "git_commit": client.get_run(tracking.parent_run_id).data.tags["synthgov.git_commit"]}
+    return {**facts, "git_commit": client.get_run(tracking.parent_run_id).data.tags["synthgov.git_commit"],
+            "params_hash": params_hash(params)}
 
 
-@task(name="finish-run", cache_policy=NO_CACHE)
-def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: str | None,
-               summary_json: str | None, commit_dvc: bool) -> dict[str, Any]:
-    """Close the parent run, commit a promoted run's outputs to DVC, and write the summary."""
-    ws = Workspace(workspace)
-    art = ws.root / "artifacts"
+def _commit_to_dvc(ws: Workspace) -> list[str]:
+    """Copy a promoted run's stage folders into artifacts/ and record them in dvc.lock, under the
+    workspace's dvc lock (one writer of artifacts/ and dvc.lock at a time)."""
+    with locked(ws.root, "dvc", wait=600, what="artifacts/ and dvc.lock"):
+        for stage in STAGES:
+            src = ws.run_dir / stage
+            if src.is_dir():
+                dst = ws.root / "artifacts" / stage
+                shutil.rmtree(dst, ignore_errors=True)
+                shutil.copytree(src, dst)
+        return lineage.dvc_commit(ws.root, STAGES)
+
+
+def summarize(ws: Workspace, params: Params, tracking: trk.Tracking | None, error: BaseException | None,
+              dvc_committed: list[str]) -> dict[str, Any]:
+    """The run summary: outcome, gates, privacy spend, utility headline, where the release is."""
+    from synthgov.privacy.ledger import PrivacyLedger
 
     def read(stage: str, name: str) -> dict[str, Any]:
-        p = art / stage / name
-        return json.loads(p.read_text()) if p.is_file() else {}
+        return ws.read_json(stage, name) if ws.has(stage, name) else {}
 
     snap, training, validation = read("ingest", "snapshot.json"), read("train", "training.json"), read("validate", "validation.json")
     gates, receipt = read("gate", "gates.json"), read("promote", "receipt.json")
     results = gates.get("results") or read("audit", "audit.json").get("checks", [])
+    outcome, exit_code = outcome_of(error)
     promoted = bool(receipt.get("promoted")) and error is None
-    passed = bool(gates) and gates.get("promotable", False) and error is None
-    cumulative = _cumulative(ws, snap)
-    dvc_committed: list[str] = []
-    if promoted and commit_dvc and lineage.is_dvc_project(ws.root):
-        dvc_committed = lineage.dvc_commit(ws.root, STAGES)
-    summary = {
-        "run_id": tracking.run_id,
-        "mlflow_run_id": tracking.parent_run_id,
-        "promoted": promoted,
-        "gates_passed": passed,
-        "gates": [{"name": r["name"], "passed": r["passed"], "score": r["score"],
-                   "threshold": r["threshold"], "severity": r["severity"]} for r in results],
+    spent = PrivacyLedger(ws.root).spent(snap["source_hash"]) if "source_hash" in snap else (0.0, 0.0)
+    status = runs.read_status(ws.root, ws.run_id) if ws.run_id else {}
+    return {
+        "run_id": ws.run_id, "mlflow_run_id": tracking.parent_run_id if tracking else None,
+        "outcome": outcome, "exit_code": exit_code, "promoted": promoted,
+        "gates_passed": bool(gates) and gates.get("promotable", False) and error is None,
+        "gates": [{"name": r["name"], "passed": r["passed"], "score": r["score"], "threshold": r["threshold"],
+                   "severity": r["severity"]} for r in results],
         "failed_gates": [r["name"] for r in results if not r["passed"] and r["severity"] == "block"],
-        "epsilon": training.get("epsilon", 0.0),
-        "delta": training.get("delta", 0.0),
-        "epsilon_cumulative": cumulative[0],
-        "delta_cumulative": cumulative[1],
+        "epsilon": training.get("epsilon", 0.0), "delta": training.get("delta", 0.0),
+        "neighbouring": params.privacy.neighbouring, "test_mode": params.privacy.test_mode,
+        "randomness": training.get("randomness"),
+        "rows_released": training.get("rows_released"),
+        "epsilon_cumulative": spent[0], "delta_cumulative": spent[1],
         "budget_epsilon": params.privacy.budget_epsilon,
-        "tstr_auc": validation.get("tstr_auc"),
-        "trtr_auc": validation.get("trtr_auc"),
-        "synthetic_path": str(ws.root / receipt["path"] / "synthetic.parquet") if receipt else None,
-        "release_id": receipt.get("release_id"),
-        "source_hash": snap.get("source_hash"),
-        "dvc_committed": dvc_committed,
-        "error": error,
+        "tstr_auc": validation.get("tstr_auc"), "trtr_auc": validation.get("trtr_auc"),
+        "synthetic_path": str(Path(receipt["path"]) / "synthetic.parquet") if receipt.get("promoted") else None,
+        "release_id": receipt.get("release_id"), "review_path": receipt.get("review"),
+        "quarantine_path": receipt.get("path") if receipt and not receipt.get("promoted") else None,
+        "source_hash": snap.get("source_hash"), "dvc_committed": dvc_committed,
+        "run_folder": str(ws.run_dir), "error": error_message(error) if error is not None else None,
+        "error_stage": status.get("stage") if error is not None else None,
     }
-    trk.log_json(tracking, tracking.parent_run_id, "summary.json", summary)
-    if not training:  # nothing trained: the run spent no privacy budget
-        trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0})
-    trk.finish_pipeline(tracking, "FINISHED" if (promoted or (passed and not receipt)) else "FAILED")
-    if summary_json:
-        write_json_atomic(ws.path(summary_json), summary)
+
+
+@task(name="finish-run", cache_policy=NO_CACHE)
+def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: BaseException | None,
+               summary_json: str | None, commit_dvc: bool) -> dict[str, Any]:
+    """Close the run, whatever ended it: MLflow status, DVC commit, summary file, locks."""
+    ws = Workspace(workspace, tracking.run_id)
+    dvc_committed: list[str] = []
+    if error is not None and not isinstance(error, SynthgovError):
+        import traceback
+
+        (ws.run_dir / "error.log").write_text("".join(traceback.format_exception(error)))
+    try:
+        receipt = ws.read_json("promote", "receipt.json") if ws.has("promote", "receipt.json") else {}
+        if error is None and receipt.get("promoted") and commit_dvc and lineage.is_dvc_project(ws.root):
+            dvc_committed = _commit_to_dvc(ws)
+        summary = summarize(ws, params, tracking, error, dvc_committed)
+        write_json_atomic(ws.run_dir / "summary.json", summary)
+        if summary_json:
+            write_json_atomic(ws.path(summary_json), summary)
+        trk.log_json(tracking, tracking.parent_run_id, "summary.json", summary)
+        client = tracking.client()
+        client.set_tag(tracking.parent_run_id, "synthgov.outcome", summary["outcome"])
+        if error is not None:
+            client.set_tag(tracking.parent_run_id, "synthgov.error", summary["error"][:4000])
+            if summary["error_stage"]:
+                client.set_tag(tracking.parent_run_id, "synthgov.error_stage", summary["error_stage"])
+        if not ws.has("train", "training.json"):  # nothing trained: the run spent no privacy budget
+            trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0})
+        trk.finish_pipeline(tracking, "FINISHED" if summary["exit_code"] == 0 else
+                            "KILLED" if summary["outcome"] == "interrupted" else "FAILED")
+    finally:
+        outcome = outcome_of(error)[0]
+        runs.end(ws.root, tracking.run_id, "finished" if error is None else outcome,
+                 **({"error": error_message(error)} if error is not None else {}))
     return summary

@@ -55,5 +55,12 @@ def params_dir(tmp_path) -> Path:
     return target
 
 
+def seeded(seed: int = 0):
+    """Test-mode DP randomness (seeded: reproducible, not private), for tests of the synthesizer."""
+    from synthgov.privacy.randomness import dp_randomness
+
+    return dp_randomness(True, seed)
+
+
 def small(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return df.sample(n=n, random_state=seed).reset_index(drop=True)

@@ -63,7 +63,7 @@ def attack(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, 
                                   near_quantile=ap.near_duplicate_quantile, seed=ap.seed)
     inferred = membership.membership_inference(enc(syn_index), enc(members), enc(non_members), enc(reference),
                                           neighbors=ap.mia_neighbors, rounds=ap.bootstrap_rounds, seed=ap.seed)
-    risks = risk.risks(syn_index, members, non_members, params, enc)
+    risks = risk.risks(syn_index, members, non_members, params, enc, trained=train, holdout=holdout)
     report = {"members": m, "non_members": m, "reference_rows": len(reference),
               "synthetic_rows_attacked": len(syn_attacked), "synthetic_rows_indexed": len(syn_index),
               "exact_match": {"synthetic_share": syn_share, "natural_share": natural},

@@ -2,9 +2,10 @@
 Framework for Quantifying Privacy Risk in Synthetic Data" (PoPETs 2023, the anonymeter paper).
 
 Implemented from the paper (the anonymeter package pins numpy < 1.27 and cannot join this
-environment). Each attack is run three times: the main attack against training rows, the same
-attack against control rows (holdout rows the generator never saw, equally many), and a baseline
-attacker who does not use the synthetic rows. The risk is the main attack's success beyond the
+environment); singling-out has its own module (synthgov.attacks.singling_out). Each attack is run
+three times: the main attack against training rows, the same attack against control rows
+(holdout rows the generator never saw), and a baseline attacker who does not use the synthetic
+rows. The risk is the main attack's success beyond the
 control's, normalised: (main - control) / (1 - control), 0 when the synthetic rows tell an
 attacker no more about the training rows than about anyone else. The risk's 95% interval comes
 from a seeded bootstrap of the main and control successes. Only rates leave this module.
@@ -22,9 +23,11 @@ from sklearn.neighbors import NearestNeighbors
 from synthgov.params import Params
 from synthgov.stats import interval, resample_weights
 
+
 def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds: int, seed: int) -> dict[str, Any]:
     """Risk (main - control) / (1 - control) with a bootstrap 95% interval, from the per-attack
-    successes of the main, control and baseline attacks (main and control resampled apart).
+    successes of the main, control and baseline attacks (main and control resampled apart; a
+    control success may be a probability, e.g. size-corrected).
 
     >>> hits = lambda k, n: np.arange(n) < k
     >>> r = risk(hits(90, 100), hits(10, 100), hits(5, 100), rounds=200, seed=0)
@@ -45,43 +48,6 @@ def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds:
             "baseline_rate": base, "risk": interval(draws),
             # an attack no better than the baseline says nothing (the paper's validity check)
             "main_beats_baseline": bool(rate_m[0] > base)}
-
-
-def _codes(frames: list[pd.DataFrame], columns: list[str]) -> list[np.ndarray]:
-    """Integer codes per column, shared by all frames (missing values get a code of their own)."""
-    out = [np.empty((len(f), len(columns)), dtype=np.int64) for f in frames]
-    for j, col in enumerate(columns):
-        joined = pd.concat([f[col].astype(object).where(f[col].notna(), "(missing)").astype(str) for f in frames],
-                           ignore_index=True)
-        codes, _ = pd.factorize(joined)
-        start = 0
-        for i, f in enumerate(frames):
-            out[i][:, j] = codes[start:start + len(f)]
-            start += len(f)
-    return out
-
-
-def singling_out(syn: pd.DataFrame, train: pd.DataFrame, control: pd.DataFrame, columns: list[str], *,
-                 n_attacks: int, n_columns: int, rng: np.random.Generator, rounds: int, seed: int
-                 ) -> dict[str, Any]:
-    """Multivariate singling out: predicates (equalities on `n_columns` columns) that single out one
-    synthetic row; success when a predicate matches exactly one training (control) row."""
-    S, T, C = _codes([syn, train, control], columns)
-    predicates = []
-    for _ in range(n_attacks * 20):
-        if len(predicates) == n_attacks or len(S) == 0:
-            break
-        row, cols = S[rng.integers(len(S))], rng.choice(len(columns), size=min(n_columns, len(columns)), replace=False)
-        if (S[:, cols] == row[cols]).all(axis=1).sum() == 1:
-            predicates.append((cols, row[cols]))
-    # the baseline attacker draws each value from the synthetic marginals, without the rows' joint
-    baseline = [(cols, np.array([S[rng.integers(len(S)), c] for c in cols])) for cols, _ in predicates]
-
-    def hits(M: np.ndarray, preds) -> np.ndarray:
-        return np.array([(M[:, cols] == vals).all(axis=1).sum() == 1 for cols, vals in preds], dtype=bool)
-
-    return {**risk(hits(T, predicates), hits(C, predicates), hits(T, baseline), rounds=rounds, seed=seed),
-            "columns": columns}
 
 
 def _nearest(index_frame: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -117,18 +83,25 @@ def inference(syn_qi: np.ndarray, syn_secret: np.ndarray, targets_qi: np.ndarray
                 rounds=rounds, seed=seed)
 
 
-def risks(syn: pd.DataFrame, members: pd.DataFrame, controls: pd.DataFrame, params: Params,
-          encode) -> dict[str, Any]:
-    """All three risks; `encode(df, columns)` gives the mixed-type distance encoding of columns."""
+def risks(syn: pd.DataFrame, members: pd.DataFrame, controls: pd.DataFrame, params: Params, encode, *,
+          trained: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, Any]:
+    """All three risks; `encode(df, columns)` gives the mixed-type distance encoding of columns.
+
+    Singling-out predicates are judged on the whole training set (`trained`) against the whole
+    holdout (`holdout`, size-corrected); linkability on n_attacks attacked members and controls;
+    inference guesses on every attacked member and control row (equally many).
+    """
+    from synthgov.attacks.singling_out import singling_out
+
     ap = params.attack
     rng = np.random.default_rng(ap.seed)
     kw = {"rounds": ap.bootstrap_rounds, "seed": ap.seed}
     n = min(ap.n_attacks, len(members), len(controls))
     targets, ctrl = members.iloc[:n], controls.iloc[:n]
-    # singling-out predicates and inference guesses are judged on every attacked member and
-    # control row (equally many); linkability on n_attacks of each
-    out: dict[str, Any] = {"singling_out": singling_out(syn, members, controls, ap.quasi_identifiers, n_attacks=n,
-                                                         n_columns=ap.singling_out_columns, rng=rng, **kw)}
+    numeric = {c: params.schema_[c].type == "numeric" for c in ap.quasi_identifiers}
+    out: dict[str, Any] = {"singling_out": singling_out(syn, trained, holdout, ap.quasi_identifiers, numeric,
+                                                         n_attacks=ap.n_attacks, n_columns=ap.singling_out_columns,
+                                                         rng=rng, **kw)}
     a, b = ap.linkability_columns
     out["linkability"] = {**linkability((encode(syn, a), encode(syn, b)), (encode(targets, a), encode(targets, b)),
                                         (encode(ctrl, a), encode(ctrl, b)), neighbors=ap.linkability_neighbors,

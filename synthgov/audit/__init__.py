@@ -24,6 +24,7 @@ import pandas as pd
 
 from synthgov.audit.bias import audit_groups, group_stats, protected_groups
 from synthgov.checks import CheckResult
+from synthgov.stats import suppress
 from synthgov.params import Params
 
 
@@ -47,10 +48,10 @@ def audit(df: pd.DataFrame, params: Params, type_errors: dict[str, int] | None =
     """
     from synthgov.audit import contract as ctr, drift, identifiers as ids, labels, proxies
 
-    records = ctr.validate_contract(df, contract or ctr.contract_from_params(params))
+    records = ctr.validate_contract(df, contract or ctr.contract_from_params(params), params.data.min_group_size)
     for col, bad in (type_errors or {}).items():
         records.append({"expectation": "expect_column_values_to_be_numeric", "column": col,
-                        "success": False, "unexpected_count": bad})
+                        "success": False, "unexpected_count": suppress(bad, params.data.min_group_size)})
     met = sum(r["success"] for r in records) / len(records)
     failed = [r for r in records if not r["success"]]
     present = [c for c in params.data.protected if c in df.columns]
@@ -77,7 +78,7 @@ def _checks(report: dict[str, Any], params: Params, met: float, failed: list[dic
             present: list[str]) -> list[CheckResult]:
     bias = report["bias"]
     di = {a: bias[a]["disparate_impact"] for a in present if a in bias}
-    sizes = {a: v["min_group_size"] for a, v in bias.items()}
+    under_k = {a: v["groups_under_k"] for a, v in bias.items() if v["groups_under_k"]}
     found = report["identifiers"]
     proxy_auc = {a: v["roc_auc"] for a, v in report.get("proxies", {}).items()}
     labels = report.get("label_quality", {})
@@ -86,7 +87,8 @@ def _checks(report: dict[str, Any], params: Params, met: float, failed: list[dic
                                                              "expectations": len(report["contract"]["expectations"])}),
         _check(params, "audit_disparate_impact", np.nanmin(list(di.values())) if di else math.nan, "maximize",
                {"by_attribute": di, "flagged": [a for a in di if bias[a]["disparate_impact_flag"]]}),
-        _check(params, "audit_min_group_size", min(sizes.values()) if sizes else math.nan, "maximize", sizes),
+        _check(params, "audit_min_group_size", float(sum(len(v) for v in under_k.values())) if bias else math.nan,
+               "minimize", {"groups_under_k": under_k, "k": params.data.min_group_size}),
         _check(params, "audit_identifiers", float(len(found)), "minimize",
                {"columns": [f["column"] for f in found],
                 "excluded": [f["column"] for f in found if not f["trained"]]}),
@@ -101,7 +103,9 @@ def _checks(report: dict[str, Any], params: Params, met: float, failed: list[dic
                              {"roc_auc": proxy_auc, "flagged": [a for a, v in proxy_auc.items()
                                                                 if v > params.gates.spec("audit_proxies").threshold]}))
     if labels.get("suspected_errors") is not None:
-        checks.append(_check(params, "audit_label_issues", labels["suspected_share"], "minimize", labels))
+        share = labels["suspected_share"]  # None when the count is under k: score its upper bound k / n
+        score = share if share is not None else params.data.min_group_size / labels["rows_checked"]
+        checks.append(_check(params, "audit_label_issues", score, "minimize", labels))
     if "max_psi" in report["drift"]:
         checks.append(_check(params, "audit_drift", report["drift"]["max_psi"], "minimize",
                              {"drifted": report["drift"]["drifted"]}))

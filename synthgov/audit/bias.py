@@ -77,4 +77,4 @@ def group_stats(df: pd.DataFrame, params: Params, column: str, groups: pd.Series
     lo, hi = params.audit.disparate_impact_range
     return {"groups": out, "disparate_impact": di, "disparate_impact_flag": not (lo <= di <= hi) if di == di else True,
             "statistical_parity_difference": spd, "chi_squared": chi2,
-            "min_group_size": int(table["count"].min()) if len(table) else 0}
+            "groups_under_k": sorted(str(g) for g, row in table.iterrows() if int(row["count"]) < k)}

@@ -27,6 +27,7 @@ import pandas as pd
 
 from synthgov.errors import ParamsError
 from synthgov.params import Params
+from synthgov.stats import UNDER_K, suppress
 
 CONTRACT_PATH = Path("checks") / "source_contract.json"
 _KEPT_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "observed_value")
@@ -84,8 +85,9 @@ def write_contract(root: Path, params: Params) -> Path:
     return path
 
 
-def validate_contract(df: pd.DataFrame, contract: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate `df` with GX; one count-only record per expectation (GX's raw value lists dropped)."""
+def validate_contract(df: pd.DataFrame, contract: dict[str, Any], k: int = 1) -> list[dict[str, Any]]:
+    """Validate `df` with GX; one count-only record per expectation (GX's raw value lists dropped,
+    counts of rows under k reported as "under k", with the percentages that would reveal them)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -103,6 +105,10 @@ def validate_contract(df: pd.DataFrame, contract: dict[str, Any]) -> list[dict[s
         cfg = r.expectation_config
         counts = {k: r.result[k] for k in _KEPT_RESULT_KEYS if k in r.result
                   and isinstance(r.result[k], (int, float)) and not isinstance(r.result[k], bool)}
+        for key in ("unexpected_count", "missing_count"):
+            if key in counts and suppress(counts[key], k) == UNDER_K:
+                counts[key] = UNDER_K
+                counts.pop(key.replace("_count", "_percent"), None)
         records.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
                         **counts})
     return records

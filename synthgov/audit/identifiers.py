@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from synthgov.params import Params
+from synthgov.stats import suppress
 
 PATTERNS = {
     "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
@@ -77,4 +78,4 @@ def quasi_identifier_risk(df: pd.DataFrame, columns: list[str], k: int) -> dict[
         return {"columns": columns, "unique_share": float("nan"), "under_k_share": float("nan"), "k_anonymity": 0}
     sizes = df[columns].astype(object).where(df[columns].notna(), "(missing)").value_counts(sort=False)
     return {"columns": columns, "unique_share": float((sizes == 1).sum() / len(df)),
-            "under_k_share": float(sizes[sizes < k].sum() / len(df)), "k_anonymity": int(sizes.min())}
+            "under_k_share": float(sizes[sizes < k].sum() / len(df)), "k_anonymity": suppress(int(sizes.min()), k)}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from synthgov.audit.proxies import features, oof_proba, sample_rows
 from synthgov.params import Params
+from synthgov.stats import suppress
 
 
 def label_quality(df: pd.DataFrame, params: Params) -> dict[str, Any]:
@@ -32,4 +33,5 @@ def label_quality(df: pd.DataFrame, params: Params) -> dict[str, Any]:
     above[np.arange(len(y)), y] = False
     suspected = int((~given_confident & above.any(axis=1)).sum())
     return {"class_balance": {str(c): float(v) for c, v in balance.items()}, "rows_checked": len(y),
-            "suspected_errors": suspected, "suspected_share": suspected / len(y)}
+            "suspected_errors": suppress(suspected, params.data.min_group_size),
+            "suspected_share": suspected / len(y) if suspected >= params.data.min_group_size or not suspected else None}

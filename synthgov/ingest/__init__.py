@@ -5,8 +5,8 @@ files, CSV and Parquet, conformed to the declared schema, content hashes) and th
 `ingest`, below. It may import synthgov.params, synthgov.errors and the audit's identifier
 detectors, nothing downstream.
 
-The holdout is the real data the generator never sees: the declared holdout file, or a seeded
-split of the source when there is none. The manifest records the content hash of each part, the
+The holdout is the real data the generator never sees: the declared holdout file, or a keyed
+split of the source when there is none (see `holdout_mask`). The manifest records the content hash of each part, the
 row counts, any values that were not of the declared type, and the undeclared columns it drops
 (never trained), with the identifier findings among them (for the audit).
 """
@@ -23,21 +23,47 @@ from synthgov.audit.identifiers import detect_identifiers
 from synthgov.params import Params
 
 
+def holdout_mask(df: pd.DataFrame, fraction: float, key: bytes) -> np.ndarray:
+    """Which rows go to the holdout: a keyed hash of each row's content and its occurrence number
+    among identical rows, below `fraction`.
+
+    Each row's side depends on that row alone, so a source with one row more or less gives a
+    training set with one row more or less (neighbours stay neighbours, which the DP claim
+    needs), the same source always splits the same way (a model can be reused on its source
+    version), identical rows split independently, and without the key nobody can tell a row's
+    side.
+
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 1.0]})
+    >>> holdout_mask(df, 0.5, b"k").tolist() == holdout_mask(df.iloc[:3], 0.5, b"k").tolist() + [holdout_mask(df, 0.5, b"k")[3]]
+    True
+    """
+    if len(df) == 0:
+        return np.zeros(0, dtype=bool)
+    row_hash = pd.util.hash_pandas_object(df, index=False)
+    occurrence = row_hash.groupby(row_hash.to_numpy()).cumcount()
+    labels = row_hash.astype(str) + ":" + occurrence.astype(str)
+    hash_key = "".join(chr(33 + b % 94) for b in key[:16].ljust(16, b"\0"))
+    keyed = pd.util.hash_pandas_object(labels, index=False, hash_key=hash_key).to_numpy()
+    return keyed / float(2**64) < fraction
+
+
 def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *,
-           source_name: str = "source", holdout_name: str = "holdout"
+           source_name: str = "source", holdout_name: str = "holdout", split_key: bytes = b""
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Conform `source` (and `holdout`), or split a holdout off the source; return both and a manifest."""
+    """Conform `source` (and `holdout`), or split a holdout off the source; return both and a manifest.
+
+    `split_key` keys the holdout split (synthgov.privacy.randomness.split_key: the workspace's
+    secret, or the public split_seed in test mode)."""
     undeclared = [str(c) for c in source.columns if c not in params.schema_]
     # identifier findings on the columns that conform() drops: names and reasons only
     identifiers = detect_identifiers(source[undeclared], params) if undeclared else []
     train, type_errors = conform(source, params.schema_, source_name)
     source_hash = content_hash(train)
     if holdout is None:
-        rng = np.random.default_rng(params.data.split_seed)
-        is_holdout = rng.random(len(train)) < params.data.holdout_fraction
+        is_holdout = holdout_mask(train, params.data.holdout_fraction, split_key)
         train, held = train[~is_holdout].reset_index(drop=True), train[is_holdout].reset_index(drop=True)
         holdout_errors: dict[str, int] = {}
-        split = f"seeded split: fraction {params.data.holdout_fraction}, seed {params.data.split_seed}"
+        split = f"keyed split per row: fraction {params.data.holdout_fraction}"
     else:
         held, holdout_errors = conform(holdout, params.schema_, holdout_name)
         split = "declared holdout file"

@@ -21,7 +21,7 @@ from synthgov.errors import ParamsError
 from synthgov.params.schema import ColumnSchema, _Frozen
 from synthgov.params.sections import (  # noqa: F401  (re-exported: the section models)
     GATE_NAMES, SECTIONS, AttackParams, AuditParams, DataParams, FairnessParams, GateSpec, GatesParams,
-    GenerateParams, PrivacyParams, TrainParams, ValidateParams,
+    GenerateParams, OperationsParams, PrivacyParams, TrainParams, ValidateParams,
 )
 
 
@@ -37,6 +37,7 @@ class Params(_Frozen):
     audit: AuditParams
     attack: AttackParams
     gates: GatesParams
+    operations: OperationsParams = OperationsParams()
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -97,14 +98,16 @@ class Params(_Frozen):
         """Whether this run trains with differential privacy."""
         return not math.isinf(self.privacy.epsilon)
 
-    def delta_for(self, n_rows: int) -> float:
-        """The δ of this run: the declared one, or min(1e-5, 1/n) by default.
+    def delta_for(self, n_bound: float) -> float:
+        """The delta of this run for a public bound (or DP estimate) of the row count: the
+        declared one or 1e-5, never above 1/(10 n).
 
         >>> p = load_params(Path(__file__).parents[2] / "params")
-        >>> p.delta_for(32561)
-        1e-05
+        >>> p.delta_for(1000), f"{p.delta_for(32561):.3g}"
+        (1e-05, '3.07e-06')
         """
-        return self.privacy.delta if self.privacy.delta is not None else min(1e-5, 1.0 / n_rows)
+        declared = self.privacy.delta if self.privacy.delta is not None else 1e-5
+        return min(declared, 1.0 / (10.0 * max(float(n_bound), 1.0)))
 
     def dump(self) -> dict[str, Any]:
         """A plain dict of every param, for logging."""
@@ -112,6 +115,7 @@ class Params(_Frozen):
 
 
 FILES = ["data", "schema", "privacy", "train", "generate", "audit", "validate", "attack", "gates"]
+OPTIONAL_FILES = ["operations"]  # a missing optional file means its defaults
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -143,8 +147,11 @@ def load_params(params_dir: str | Path, overrides: dict[str, Any] | None = None)
     params_dir = Path(params_dir)
     raw: dict[str, Any] = {}
     errors = []
-    for name in FILES:
+    for name in FILES + OPTIONAL_FILES:
         path = params_dir / f"{name}.yaml"
+        if name in OPTIONAL_FILES and not path.exists():
+            raw[name] = {}
+            continue
         content = _read_yaml(path)
         if name == "gates":
             content = {"gates": content}

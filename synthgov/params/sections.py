@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -29,19 +30,40 @@ class DataParams(_Frozen):
 
 
 class PrivacyParams(_Frozen):
-    """The privacy budget of one run (params/privacy.yaml). epsilon: .inf means no DP at all."""
+    """The privacy claim of one run (params/privacy.yaml). epsilon: .inf means no DP at all.
+
+    neighbouring declares the relation the (epsilon, delta) holds for: add-remove (datasets that
+    differ by one row added or removed; the row count is then private and released only as a DP
+    count, spending count_epsilon) or replace-one (the row count is public, one row replaced).
+    test_mode seeds every DP mechanism from train.seed: reproducible and NOT private; such a run
+    is labelled as a test everywhere and can never be promoted.
+    """
 
     epsilon: float = Field(1.0, gt=0.0)
     delta: float | None = Field(None, gt=0.0, lt=1.0)
-    accountant: Literal["prv", "rdp"] = "prv"
+    neighbouring: Literal["add-remove", "replace-one"] = "add-remove"
+    accountant: Literal["prv", "rdp", "pld"] = "prv"
     max_grad_norm: float = Field(1.0, gt=0.0)
+    count_epsilon: float = Field(0.05, gt=0.0)
     preprocessing_epsilon: float = Field(0.1, gt=0.0)
     budget_epsilon: float = Field(10.0, gt=0.0)
     budget_delta: float = Field(1e-4, gt=0.0, lt=1.0)
+    test_mode: bool = False
+
+    @model_validator(mode="after")
+    def _relation(self) -> "PrivacyParams":
+        if self.neighbouring == "replace-one" and self.accountant != "pld":
+            raise ValueError("neighbouring 'replace-one' needs accountant 'pld' (dp-accounting's PLD "
+                             "accountant); Opacus' prv and rdp account for add-remove neighbours only")
+        return self
 
 
 class TrainParams(_Frozen):
-    """Which synthesizer, and how it trains (params/train.yaml)."""
+    """Which synthesizer, and how it trains (params/train.yaml).
+
+    The DP-SGD schedule is public: each row joins a step's batch with probability sample_rate,
+    for steps = ceil(epochs / sample_rate) steps, whatever the number of rows.
+    """
 
     synthesizer: str = "dp-autoregressive"
     epochs: float = Field(8.0, gt=0.0)
@@ -50,6 +72,15 @@ class TrainParams(_Frozen):
     hidden: int = Field(0, ge=0)
     seed: int = 0
     max_rows: int | None = Field(None, ge=10)
+
+    @property
+    def steps(self) -> int:
+        """The number of DP-SGD steps: a public constant of the params.
+
+        >>> TrainParams(epochs=8, sample_rate=0.1).steps
+        80
+        """
+        return max(1, math.ceil(self.epochs / self.sample_rate - 1e-9))
 
 
 class FairnessParams(_Frozen):
@@ -161,6 +192,17 @@ class AttackParams(_Frozen):
         return self
 
 
+class OperationsParams(_Frozen):
+    """How runs share a workspace (params/operations.yaml, optional: these are the defaults).
+
+    One run per source at a time: a second run of the same source waits up to busy_wait_seconds
+    for the first to end (on_busy: wait) or is refused at once (on_busy: refuse).
+    """
+
+    on_busy: Literal["wait", "refuse"] = "wait"
+    busy_wait_seconds: float = Field(3600.0, ge=0.0)
+
+
 class GateSpec(_Frozen):
     threshold: float
     severity: Literal["block", "warn"] = "block"
@@ -230,4 +272,5 @@ SECTIONS: dict[str, type[_Frozen]] = {
     "audit": AuditParams,
     "attack": AttackParams,
     "gates": GatesParams,
+    "operations": OperationsParams,
 }

@@ -1,62 +1,113 @@
-"""Privacy accounting for DP-SGD, in one screen.
+"""Privacy accounting, in one screen: the budget's slices and DP-SGD's noise for the declared relation.
 
-DP-SGD with Poisson sampling at rate q for T steps, noise multiplier sigma and clipping norm C is
-accounted by Opacus' PRV (default) or RDP accountant. `calibrate_noise` finds the smallest sigma
-that spends at most the target epsilon at delta; `epsilon_spent` is the inverse. The reported
-epsilon of a run is the sum of every slice (sequential composition).
+A run's (epsilon, delta) is the sum of its slices (sequential composition): the DP counts
+(privacy.count_epsilon), the DP preprocessing of undeclared schema values
+(privacy.preprocessing_epsilon and a tenth of delta, only when something is undeclared) and
+DP-SGD (the rest).
+
+DP-SGD with Poisson sampling at rate q for T steps (both public constants of params/train.yaml),
+noise multiplier sigma and clipping norm C is accounted for the declared neighbouring relation:
+add-remove by Opacus' PRV (default) or RDP accountant, or by dp-accounting's PLD accountant;
+replace-one by the PLD accountant only (one row replaced moves a sampled sum by up to 2C).
+`calibrate_noise` finds the smallest sigma that spends at most the target epsilon at delta;
+`epsilon_spent` is the inverse.
 """
 
 from __future__ import annotations
 
-from opacus.accountants import create_accountant
-from opacus.accountants.utils import get_noise_multiplier
+import math
+from typing import Any
 
 from synthgov.errors import PrivacyBudgetError
 
+RELATIONS = ("add-remove", "replace-one")
 
-def check_delta(delta: float, n_rows: int) -> None:
-    """Refuse a delta above 1/n: it would allow releasing a whole record.
 
-    >>> check_delta(1e-5, 32561)
-    >>> check_delta(0.1, 100)
-    Traceback (most recent call last):
-    ...
-    synthgov.errors.PrivacyBudgetError: privacy.delta = 0.1 exceeds 1/n = 0.01 for n = 100 rows; set privacy.delta <= 0.01 in params/privacy.yaml (or null for the default)
+def plan_budget(*, epsilon: float, delta: float, count_epsilon: float, preprocessing_epsilon: float,
+                estimates: bool, estimates_delta: bool) -> dict[str, float]:
+    """The slices of a run's (epsilon, delta): counts, preprocessing (when `estimates`), training.
+
+    >>> plan_budget(epsilon=1.0, delta=1e-5, count_epsilon=0.05, preprocessing_epsilon=0.1,
+    ...             estimates=False, estimates_delta=False)["training_epsilon"]
+    0.95
     """
-    if delta > 1.0 / n_rows:
+    pre_eps = preprocessing_epsilon if estimates else 0.0
+    pre_delta = delta / 10.0 if estimates and estimates_delta else 0.0
+    training = epsilon - count_epsilon - pre_eps
+    if training <= 0.05 * epsilon:
         raise PrivacyBudgetError(
-            f"privacy.delta = {delta:g} exceeds 1/n = {1.0 / n_rows:g} for n = {n_rows} rows; set "
-            f"privacy.delta <= {1.0 / n_rows:g} in params/privacy.yaml (or null for the default)"
-        )
+            f"privacy.epsilon = {epsilon:g} leaves {training:g} for training after the DP counts "
+            f"({count_epsilon:g}) and the DP preprocessing ({pre_eps:g}); raise privacy.epsilon, lower "
+            "privacy.count_epsilon or privacy.preprocessing_epsilon, or declare every column's "
+            "categories and bounds in params/schema.yaml (declared values cost nothing)")
+    return {"count_epsilon": count_epsilon, "preprocessing_epsilon": pre_eps, "preprocessing_delta": pre_delta,
+            "training_epsilon": round(training, 12), "training_delta": delta - pre_delta}
 
 
-def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: int,
-                    accountant: str) -> float:
+def _pld_epsilon(sigma: float, q: float, steps: int, delta: float, neighbouring: str) -> float:
+    from dp_accounting import NeighboringRelation, dp_event
+    from dp_accounting.pld.pld_privacy_accountant import PLDAccountant
+
+    relation = NeighboringRelation.REPLACE_ONE if neighbouring == "replace-one" else \
+        NeighboringRelation.ADD_OR_REMOVE_ONE
+    acc = PLDAccountant(neighboring_relation=relation, value_discretization_interval=1e-3)
+    acc.compose(dp_event.PoissonSampledDpEvent(q, dp_event.GaussianDpEvent(sigma)), steps)
+    return float(acc.get_epsilon(delta))
+
+
+def epsilon_spent(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+                  accountant: str, neighbouring: str = "add-remove") -> float:
+    """The epsilon that `steps` DP-SGD steps spend at delta, for the neighbouring relation.
+
+    >>> round(epsilon_spent(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="rdp"), 3)
+    2.101
+    """
+    if neighbouring not in RELATIONS:
+        raise ValueError(f"unknown neighbouring relation {neighbouring!r}; known: {RELATIONS}")
+    if accountant == "pld" or neighbouring == "replace-one":
+        return _pld_epsilon(noise_multiplier, sample_rate, steps, delta, neighbouring)
+    from opacus.accountants import create_accountant
+
+    acc = create_accountant(mechanism=accountant)
+    acc.history = [(noise_multiplier, sample_rate, steps)]
+    return float(acc.get_epsilon(delta=delta))
+
+
+def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
+                    neighbouring: str = "add-remove") -> float:
     """The noise multiplier that spends at most `epsilon` over `steps` Poisson-sampled steps.
 
     Raises:
         PrivacyBudgetError: when no noise multiplier can meet the budget, naming what to change.
     """
-    try:
-        return float(get_noise_multiplier(
-            target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate, steps=steps,
-            accountant=accountant, epsilon_tolerance=0.005,
-        ))
-    except ValueError:
-        raise PrivacyBudgetError(
-            f"the privacy budget epsilon = {epsilon:g} at delta = {delta:g} cannot be met with "
-            f"{steps} steps at sample_rate = {sample_rate:g}: lower train.epochs or "
-            "train.sample_rate in params/train.yaml, or raise privacy.epsilon"
-        ) from None
+    unmeetable = PrivacyBudgetError(
+        f"the privacy budget epsilon = {epsilon:g} at delta = {delta:g} cannot be met with {steps} "
+        f"steps at sample_rate = {sample_rate:g}: lower train.epochs or train.sample_rate in "
+        "params/train.yaml, or raise privacy.epsilon")
+    if accountant != "pld" and neighbouring == "add-remove":
+        from opacus.accountants.utils import get_noise_multiplier
+
+        try:
+            return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                              steps=steps, accountant=accountant, epsilon_tolerance=0.005))
+        except ValueError:
+            raise unmeetable from None
+    spent = lambda s: epsilon_spent(noise_multiplier=s, sample_rate=sample_rate, steps=steps,  # noqa: E731
+                                    delta=delta, accountant="pld", neighbouring=neighbouring)
+    low, high = 0.0, 10.0
+    while spent(high) > epsilon:
+        low, high = high, 2 * high
+        if high > 1e4:
+            raise unmeetable
+    while high - low > 1e-3 * high:  # bisection: the smallest sigma within 0.1 % that meets epsilon
+        mid = (low + high) / 2
+        low, high = (mid, high) if spent(mid) > epsilon else (low, mid)
+    return high
 
 
-def epsilon_spent(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
-                  accountant: str) -> float:
-    """The epsilon that `steps` DP-SGD steps spend at delta.
-
-    >>> round(epsilon_spent(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="rdp"), 3)
-    2.101
-    """
-    acc = create_accountant(mechanism=accountant)
-    acc.history = [(noise_multiplier, sample_rate, steps)]
-    return float(acc.get_epsilon(delta=delta))
+def both_relations(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> dict[str, Any]:
+    """The training epsilon of one schedule under each neighbouring relation (PLD accountant)."""
+    if noise_multiplier <= 0:
+        return {r: math.inf for r in RELATIONS}
+    return {r: epsilon_spent(noise_multiplier=noise_multiplier, sample_rate=sample_rate, steps=steps,
+                             delta=delta, accountant="pld", neighbouring=r) for r in RELATIONS}

@@ -1,8 +1,10 @@
-"""The DP mechanisms synthgov runs itself: the only place, besides Opacus' DPOptimizer (set up in
-synthgov/synthesizers/dpar.py for training), where noise is added.
+"""The DP mechanisms synthgov runs itself: with Opacus' DPOptimizer (set up in
+synthgov/privacy/dpsgd.py for training), the only places where noise is added.
 
 Each source row contributes one value per column, so a column's histogram has L1 sensitivity 1
-and a rank (for quantiles) changes by at most 1 when a row is added or removed.
+under add-remove neighbours (2 under replace-one), and a rank (for quantiles) changes by at most
+1 either way. Every generator passed in is the run's DP randomness (synthgov.privacy.randomness):
+secret in a release run.
 """
 
 from __future__ import annotations
@@ -14,20 +16,36 @@ import pandas as pd
 
 
 
-def dp_categories(values: pd.Series, *, epsilon: float, delta: float, rng: np.random.Generator
-                  ) -> tuple[list[str], int]:
+def dp_counts(counts: dict[str, int], *, l1_sensitivity: float, epsilon: float, rng: np.random.Generator
+              ) -> dict[str, int]:
+    """Counts released with the Laplace mechanism: epsilon-DP for the vector's L1 sensitivity.
+
+    Each count gets Laplace(l1_sensitivity / epsilon) noise; the result is rounded and clipped at
+    zero (post-processing). Only the noisy counts leave this function.
+
+    >>> out = dp_counts({"rows": 1000}, l1_sensitivity=1, epsilon=1.0, rng=np.random.default_rng(0))
+    >>> abs(out["rows"] - 1000) < 20
+    True
+    """
+    scale = l1_sensitivity / epsilon
+    return {k: max(0, int(round(v + rng.laplace(0.0, scale)))) for k, v in counts.items()}
+
+
+def dp_categories(values: pd.Series, *, epsilon: float, delta: float, rng: np.random.Generator,
+                  sensitivity: int = 1) -> list[str]:
     """Categories of a column released by a stability-based histogram: (epsilon, delta)-DP.
 
-    Laplace(1/epsilon) noise is added to each observed value's count and only values whose noisy
-    count clears tau = 1 + ln(1 / (2 delta)) / epsilon are released, so a value held by one row
-    is released with probability at most delta. Returns the kept labels (sorted) and how many
-    observed labels collapsed into "Other". Only the labels leave this function, never a count.
+    Laplace(s / epsilon) noise is added to each observed value's count, with s = 1 for add-remove
+    neighbours (one row moves one count) and 2 for replace-one (two counts), and only values whose
+    noisy count clears tau = 1 + (s / epsilon) ln(s / (2 delta)) are released, so a value held by
+    one row is released with probability at most delta / s. Only the kept labels (sorted) leave
+    this function: no count, not even how many labels were left out.
     """
     counts = values.dropna().astype(str).value_counts()
-    noisy = counts.to_numpy(dtype=float) + rng.laplace(0.0, 1.0 / epsilon, size=len(counts))
-    tau = 1.0 + math.log(1.0 / (2.0 * delta)) / epsilon
-    kept = sorted(counts.index[noisy > tau].tolist())
-    return kept, len(counts) - len(kept)
+    scale = sensitivity / epsilon
+    noisy = counts.to_numpy(dtype=float) + rng.laplace(0.0, scale, size=len(counts))
+    tau = 1.0 + scale * math.log(sensitivity / (2.0 * delta))
+    return sorted(counts.index[noisy > tau].tolist())
 
 
 def dp_quantiles(values: np.ndarray, qs: list[float], *, lower: float, upper: float,

@@ -51,24 +51,43 @@ def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = json.dumps(value) if isinstance(value, list) else str(value)
 
 
-def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any],
-                   tags: dict[str, str]) -> Tracking:
-    """Create the parent run, logging every param (schema excluded: it is logged as a file)."""
+def _experiment_id(client, workspace: Path) -> str:
+    """The synthgov experiment, created on first use (a concurrent creation is not an error)."""
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is not None:
+        return exp.experiment_id
+    artifacts = (Path(workspace) / "mlartifacts").resolve().as_uri()
+    try:
+        return client.create_experiment(EXPERIMENT, artifact_location=artifacts)
+    except MlflowException:
+        return client.get_experiment_by_name(EXPERIMENT).experiment_id
+
+
+def prepare_store(uri: str, workspace: Path) -> str:
+    """Create or migrate the tracking store and the experiment, once, under the workspace's
+    mlflow-setup lock: concurrent first runs would otherwise race in MLflow's schema setup."""
     from mlflow import MlflowClient
 
+    from synthgov.locks import locked
+
+    with locked(Path(workspace), "mlflow-setup", wait=600, what="the MLflow store setup"):
+        return _experiment_id(MlflowClient(tracking_uri=uri), workspace)
+
+
+def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any],
+                   tags: dict[str, str], run_name: str | None = None) -> Tracking:
+    """Create the parent run, logging every param (schema excluded: it is logged as a file)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Param
+
+    exp_id = prepare_store(uri, workspace)
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    if exp is None:
-        artifacts = (Path(workspace) / "mlartifacts").resolve().as_uri()
-        exp_id = client.create_experiment(EXPERIMENT, artifact_location=artifacts)
-    else:
-        exp_id = exp.experiment_id
-    run = client.create_run(exp_id, run_name=f"pipeline-{run_id}",
+    run = client.create_run(exp_id, run_name=run_name or f"pipeline-{run_id}",
                             tags={**tags, "synthgov.run_id": run_id})
     flat: dict[str, str] = {}
     _flatten("", {k: v for k, v in params.items() if k != "schema"}, flat)
-    from mlflow.entities import Param
-
     items = [Param(k, v[:6000]) for k, v in flat.items()]
     for i in range(0, len(items), 100):
         client.log_batch(run.info.run_id, params=items[i:i + 100])
@@ -77,6 +96,26 @@ def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any
         path.write_text(json.dumps(params, indent=2, default=str))
         client.log_artifact(run.info.run_id, str(path))
     return Tracking(uri=uri, experiment_id=exp_id, parent_run_id=run.info.run_id, run_id=run_id)
+
+
+def close_dead_runs(uri: str, alive, by: str) -> list[str]:
+    """Mark KILLED every RUNNING MLflow run (parent or stage) of a synthgov run whose process is
+    gone (`alive(run_id)` is False), with a tag saying who found it. Returns their MLflow ids."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        return []
+    closed = []
+    for run in client.search_runs([exp.experiment_id], "attributes.status = 'RUNNING'", max_results=5000):
+        sid = run.data.tags.get("synthgov.run_id")
+        if sid and not alive(sid):
+            client.set_tag(run.info.run_id, "synthgov.killed",
+                           f"its process ended without closing the run; closed by run {by}")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            closed.append(run.info.run_id)
+    return closed
 
 
 @contextmanager

@@ -1,15 +1,21 @@
 """A differentially private autoregressive synthesizer, trained with Opacus DP-SGD.
 
-Every column is first encoded by the public-schema encoder (synthgov.synthesizers.encoding), so the model sees
-integer codes whose vocabulary was declared, never learned from the rows. The joint distribution
-is factorised column by column, p(x) = prod_j p(x_j | x_<j), with the target last so that the
-label depends on every feature. Each conditional is a small network (logistic by default) on the
-one-hot prefix of the row, which keeps the parameter count, and so the DP noise, small.
+Every column is first encoded by the public-schema encoder (synthgov.synthesizers.encoding), so
+the model sees integer codes whose vocabulary was declared, never learned from the rows. The joint
+distribution is factorised column by column, p(x) = prod_j p(x_j | x_<j), with the target last
+so that the label depends on every feature. Each conditional is a small network (logistic by
+default) on the one-hot prefix of the row (synthgov.synthesizers.conditionals).
 
-Training is DP-SGD through Opacus' PrivacyEngine: Poisson sampling at train.sample_rate, per-sample
-clipping at privacy.max_grad_norm, and a noise multiplier calibrated so that the planned schedule
-(train.epochs) spends exactly the target epsilon at delta <= 1/n. No BatchNorm. Sampling is
-vectorised over rows and seeded, so a seed gives byte-identical output on CPU.
+`fit` spends the run's budget in three slices (synthgov.privacy.accounting.plan_budget):
+1. DP counts (Laplace): the rows, under add-remove neighbours (the exact count is private; the
+   synthetic table's size, delta and the batch normalisation are drawn from the DP count), and
+   the rows holding values outside the declared schema (mapped to "Other", clipped, or dropped);
+2. DP preprocessing of undeclared schema values (synthgov.privacy.preprocessing), if any;
+3. DP-SGD (synthgov.privacy.dpsgd): Poisson sampling at the public train.sample_rate for the
+   public number of steps, per-sample clipping at privacy.max_grad_norm, Gaussian noise
+   calibrated for the declared relation. No BatchNorm.
+All DP randomness comes from the run's generators (synthgov.privacy.randomness): secret in a
+release run. Sampling from the trained model is post-processing and costs nothing.
 """
 
 from __future__ import annotations
@@ -27,118 +33,15 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synthgov.synthesizers.encoding import TabularEncoder
 from synthgov.params import ColumnSchema, FairnessParams, Params
-from synthgov.privacy.preprocessing import resolve_schema
-from synthgov.privacy.accounting import calibrate_noise, check_delta
+from synthgov.privacy.accounting import both_relations, calibrate_noise, epsilon_spent, plan_budget
+from synthgov.privacy.mechanisms import dp_counts
+from synthgov.privacy.preprocessing import needs_estimates, resolve_schema
+from synthgov.privacy.randomness import DPRandomness
+from synthgov.synthesizers.conditionals import Conditionals, Rows, collate, one_hot
+from synthgov.synthesizers.encoding import TabularEncoder, encodable, outside_schema, with_other
 
 log = logging.getLogger(__name__)
-
-
-class _Conditionals(nn.Module):
-    """One head per column j, reading the one-hot prefix of columns < j."""
-
-    def __init__(self, cards: list[int], hidden: int):
-        super().__init__()
-        self.cards = list(cards)
-        self.offsets = np.concatenate([[0], np.cumsum(cards)]).tolist()
-        heads = []
-        for j, card in enumerate(cards):
-            width = max(self.offsets[j], 1)  # the first column reads a constant input
-            if hidden:
-                heads.append(nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, card)))
-            else:
-                heads.append(nn.Linear(width, card))
-        self.heads = nn.ModuleList(heads)
-
-    def head_logits(self, j: int, onehot: torch.Tensor) -> torch.Tensor:
-        prefix = onehot[:, : self.offsets[j]] if j else onehot.new_ones(onehot.shape[0], 1)
-        return self.heads[j](prefix)
-
-    def forward(self, onehot: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.head_logits(j, onehot) for j in range(len(self.cards))], dim=1)
-
-    def loss(self, logits: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        """Mean over rows of the summed per-column cross-entropy."""
-        total = logits.new_zeros(())
-        for j in range(len(self.cards)):
-            lo, hi = self.offsets[j], self.offsets[j + 1]
-            target = onehot[:, lo:hi].argmax(dim=1)
-            total = total + nn.functional.cross_entropy(logits[:, lo:hi], target, reduction="mean")
-        return total
-
-
-class _Rows(torch.utils.data.Dataset):
-    """Rows of a one-hot matrix, fetched a whole batch at a time."""
-
-    def __init__(self, onehot: torch.Tensor):
-        self.onehot = onehot
-
-    def __len__(self) -> int:
-        return self.onehot.shape[0]
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.onehot[i]
-
-    def __getitems__(self, idx: list[int]) -> list[torch.Tensor]:
-        return [self.onehot[torch.as_tensor(idx, dtype=torch.long)]]
-
-
-def _collate(batch: list[torch.Tensor]) -> torch.Tensor:
-    return batch[0]
-
-
-def _one_hot(codes: np.ndarray, cards: list[int]) -> torch.Tensor:
-    parts = [nn.functional.one_hot(torch.as_tensor(codes[:, j]), c) for j, c in enumerate(cards)]
-    return torch.cat(parts, dim=1).float()
-
-
-_POOL_FACTOR = 8
-
-
-def _largest_remainder(shares: dict[int, float], n: int) -> dict[int, int]:
-    """Integer counts summing to n in the given shares.
-
-    >>> _largest_remainder({0: 0.5, 1: 0.25, 2: 0.25}, 5)
-    {0: 3, 1: 1, 2: 1}
-    """
-    raw = {k: v * n for k, v in shares.items()}
-    counts = {k: int(math.floor(v)) for k, v in raw.items()}
-    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[: n - sum(counts.values())]:
-        counts[k] += 1
-    return counts
-
-
-class _OutcomeShift:
-    """Per-group shift of the positive label's logit, found by bisection, to reach target rates."""
-
-    def __init__(self, attr: int, positive: int, rates: dict[int, float], parity: bool):
-        self.attr, self.positive, self.rates, self.parity = attr, positive, rates, parity
-        self.applied: dict[int, float] = {}
-
-    def _rate(self, logits: torch.Tensor, shift: float) -> float:
-        shifted = logits.clone()
-        shifted[:, self.positive] += shift
-        return float(torch.softmax(shifted, dim=1)[:, self.positive].mean())
-
-    def __call__(self, codes: np.ndarray, logits: torch.Tensor) -> torch.Tensor:
-        groups = codes[:, self.attr]
-        targets = dict(self.rates)
-        if self.parity:
-            overall = float(torch.softmax(logits, dim=1)[:, self.positive].mean())
-            targets = {int(g): overall for g in np.unique(groups)}
-        out = logits.clone()
-        for g, rate in targets.items():
-            rows = torch.from_numpy(np.flatnonzero(groups == g))
-            if len(rows) == 0:
-                continue
-            lo, hi = -30.0, 30.0
-            for _ in range(60):
-                mid = (lo + hi) / 2
-                lo, hi = (mid, hi) if self._rate(logits[rows], mid) < rate else (lo, mid)
-            out[rows, self.positive] += (lo + hi) / 2
-            self.applied[g] = (lo + hi) / 2
-        return out
 
 
 class DPAutoregressive:
@@ -150,8 +53,10 @@ class DPAutoregressive:
 
     def __init__(self) -> None:
         self.encoder: TabularEncoder | None = None
-        self.net: _Conditionals | None = None
+        self.net: Conditionals | None = None
         self.hidden = 0
+        self.trained_rows: np.ndarray | None = None
+        self.mechanisms_started = False  # whether fit has touched the private rows with a DP mechanism
 
     @staticmethod
     def column_order(params: Params) -> list[str]:
@@ -160,83 +65,118 @@ class DPAutoregressive:
         cols = [c for c in params.schema_ if c not in params.data.exclude and c != target]
         return cols + [target]
 
-    def fit(self, df: pd.DataFrame, params: Params) -> dict[str, Any]:
-        """Train on `df` under params.privacy. Returns the privacy and training report."""
-        tp, pp = params.train, params.privacy
-        torch.manual_seed(tp.seed)
-        self.hidden = tp.hidden
-        n = len(df)
-        delta_total = params.delta_for(n) if params.dp else 0.0
-        schema, pre = resolve_schema(df, params, self.column_order(params), delta=delta_total,
-                                     rng=np.random.default_rng(tp.seed))
-        self.encoder = TabularEncoder(schema, self.column_order(params))
-        onehot = _one_hot(self.encoder.encode(df), self.encoder.cards)
-        self.net = _Conditionals(self.encoder.cards, tp.hidden)
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=tp.learning_rate)
-        batch_size = max(1, int(round(tp.sample_rate * n)))
-        loader = torch.utils.data.DataLoader(_Rows(onehot), batch_size=batch_size, shuffle=True,
-                                             collate_fn=_collate)
-        steps_per_epoch = len(loader)
-        steps = max(1, int(math.ceil(tp.epochs * steps_per_epoch)))
-        report: dict[str, Any] = {"synthesizer": self.name, "rows": n, "steps": steps,
-                                  "parameters": sum(p.numel() for p in self.net.parameters())}
-        started = time.perf_counter()
-        report["preprocessing"] = pre
-        if params.dp:
-            check_delta(delta_total, n)
-            delta = delta_total - pre["delta"]
-            sample_rate = 1.0 / steps_per_epoch
-            sigma = calibrate_noise(epsilon=pp.epsilon - pre["epsilon"], delta=delta,
-                                    sample_rate=sample_rate, steps=steps, accountant=pp.accountant)
-            from opacus import PrivacyEngine
+    def fit(self, df: pd.DataFrame, params: Params, randomness: DPRandomness) -> dict[str, Any]:
+        """Train on `df` under params.privacy. Returns the training report.
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # Opacus warns about secure RNG; runs are seeded
-                engine = PrivacyEngine(accountant=pp.accountant)
-                model, optimizer, loader = engine.make_private(
-                    module=self.net, optimizer=optimizer, data_loader=loader,
-                    noise_multiplier=sigma, max_grad_norm=pp.max_grad_norm, poisson_sampling=True,
-                )
-            loss = self._run(model, optimizer, loader, steps)
-            epsilon_train = float(engine.get_epsilon(delta))
-            self.net = model._module
-            report.update(epsilon=epsilon_train + pre["epsilon"], delta=delta + pre["delta"],
-                          epsilon_training=epsilon_train, noise_multiplier=sigma,
-                          sample_rate=sample_rate, accountant=pp.accountant,
-                          max_grad_norm=pp.max_grad_norm)
+        `self.trained_rows` holds the positions in `df` of the rows trained on (all but those the
+        schema cannot encode, or a uniform subsample of train.max_rows drawn with the DP
+        randomness).
+        """
+        tp, pp = params.train, params.privacy
+        torch.manual_seed(tp.seed)  # the initial weights only: public and data-independent
+        self.hidden = tp.hidden
+        columns = self.column_order(params)
+        todo, categorical = needs_estimates(params, columns)
+        epsilon = pp.epsilon if params.dp else math.inf
+        rng = randomness.numpy
+        report: dict[str, Any] = {"synthesizer": self.name, "neighbouring": pp.neighbouring,
+                                  "randomness": randomness.label, "test_mode": not randomness.secret}
+        started = time.perf_counter()
+        # rows: the schema decides which values are outside it; rows it cannot encode are dropped
+        outside = outside_schema(df, params.schema_, columns)
+        keep = np.flatnonzero(encodable(df, params.schema_, columns, params.data.target))
+        if tp.max_rows and len(keep) > tp.max_rows:  # a uniform subsample, with secret coins
+            keep = np.sort(rng.choice(keep, size=tp.max_rows, replace=False))
+        self.trained_rows = keep
+        train = df.iloc[keep].reset_index(drop=True)
+        n = len(train)
+        if params.dp:
+            # refuse an unmeetable budget before any mechanism reads the rows (at the largest delta
+            # the run could get, so a refusal here is certain, and spends nothing)
+            plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
+                               preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
+                               estimates_delta=bool(categorical))
+            calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
+                            steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
+            self.mechanisms_started = True
+            replace_one = pp.neighbouring == "replace-one"
+            # one row moves both counts by 1 under add-remove (L1 2); under replace-one the row
+            # count is public and only the outside count moves
+            counts = dp_counts({"rows_outside_schema": int(outside.sum())} if replace_one else
+                               {"rows": n, "rows_outside_schema": int(outside.sum())},
+                               l1_sensitivity=1 if replace_one else 2, epsilon=pp.count_epsilon, rng=rng)
+            n_public = min(len(df), tp.max_rows or len(df)) if replace_one else max(counts["rows"], 1)
+            delta = params.delta_for(n_public)
+            budget = plan_budget(epsilon=pp.epsilon, delta=delta, count_epsilon=pp.count_epsilon,
+                                 preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
+                                 estimates_delta=bool(categorical))
         else:
-            loss = self._run(self.net, optimizer, loader, steps)
-            report.update(epsilon=math.inf, delta=0.0, noise_multiplier=0.0,
-                          sample_rate=batch_size / n, accountant="none")
-        report.update(train_seconds=time.perf_counter() - started, final_loss=loss)
+            counts = {"rows": n, "rows_outside_schema": int(outside.sum())}
+            n_public, delta, budget = n, 0.0, {"preprocessing_epsilon": math.inf, "preprocessing_delta": 0.0}
+        schema, pre = resolve_schema(train, params, columns, epsilon=budget["preprocessing_epsilon"],
+                                     delta=budget["preprocessing_delta"], rng=rng)
+        schema, added = with_other(schema, columns, params.data.target)
+        self.encoder = TabularEncoder(schema, columns)
+        onehot = one_hot(self.encoder.encode(train), self.encoder.cards)
+        unlikely = {columns.index(c): [code] for c, code in added.items()}
+        self.net = Conditionals(self.encoder.cards, tp.hidden, unlikely)
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=tp.learning_rate)
+        steps, q = tp.steps, tp.sample_rate
+        expected_batch = max(1, int(round(q * n_public)))
+        report.update(parameters=sum(p.numel() for p in self.net.parameters()), steps=steps, sample_rate=q,
+                      expected_batch_size=expected_batch, max_grad_norm=pp.max_grad_norm,
+                      dp_counts=counts, rows_released=n_public, rows_trained=n, preprocessing=pre)
+        if params.dp:
+            sigma = calibrate_noise(epsilon=budget["training_epsilon"], delta=budget["training_delta"],
+                                    sample_rate=q, steps=steps, accountant=pp.accountant,
+                                    neighbouring=pp.neighbouring)
+            from synthgov.privacy.dpsgd import make_private
+
+            model, optimizer, loader = make_private(
+                self.net, optimizer, Rows(onehot), sample_rate=q, noise_multiplier=sigma,
+                max_grad_norm=pp.max_grad_norm, expected_batch_size=expected_batch,
+                generator=randomness.torch(), collate_fn=collate)
+            self._run(model, optimizer, loader, steps)
+            self.net = model._module
+            spent = epsilon_spent(noise_multiplier=sigma, sample_rate=q, steps=steps,
+                                  delta=budget["training_delta"], accountant=pp.accountant,
+                                  neighbouring=pp.neighbouring)
+            other = both_relations(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=budget["training_delta"])
+            report.update(epsilon=pp.count_epsilon + pre["epsilon"] + spent, delta=delta, epsilon_training=spent,
+                          epsilon_training_by_relation=other, budget=budget, noise_multiplier=sigma,
+                          accountant=pp.accountant)
+        else:
+            gen = torch.Generator().manual_seed(tp.seed)
+            loader = torch.utils.data.DataLoader(Rows(onehot), batch_size=expected_batch, shuffle=True,
+                                                 collate_fn=collate, generator=gen)
+            self._run(self.net, optimizer, loader, steps)
+            report.update(epsilon=epsilon, delta=0.0, noise_multiplier=0.0, accountant="none")
+        report["train_seconds"] = time.perf_counter() - started
         return report
 
-    def _run(self, model: nn.Module, optimizer, loader, steps: int) -> float:
-        """Exactly `steps` optimisation steps, so the spent epsilon is the calibrated one."""
+    def _run(self, model: nn.Module, optimizer, loader, steps: int) -> None:
+        """Exactly `steps` optimisation steps, so the spent epsilon is the calibrated one. Progress
+        is logged by step count only: the loss of a private batch is not a DP figure."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
-            return self._steps(model, optimizer, loader, steps)
-
-    def _steps(self, model: nn.Module, optimizer, loader, steps: int) -> float:
-        done, last = 0, float("nan")
-        while done < steps:
-            for batch in loader:
-                if done == steps:
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                loss = self.net.loss(model(batch), batch) if batch.shape[0] else None
-                if loss is None:  # an empty Poisson batch still takes a (noise-only) step
-                    loss = model(batch).sum()
-                loss.backward()
-                optimizer.step()
-                done += 1
-                last = float(loss.detach())
-                if done % max(1, steps // 10) == 0:
-                    log.info("dp-autoregressive: step %d/%d, loss %.3f", done, steps, last)
-        return last
+            done = 0
+            while done < steps:
+                for batch in loader:
+                    if done == steps:
+                        break
+                    optimizer.zero_grad(set_to_none=True)
+                    if batch.shape[0]:
+                        loss = self.net.loss(model(batch), batch)
+                    else:  # an empty Poisson batch still takes a (noise-only) step
+                        loss = model(batch).sum()
+                    loss.backward()
+                    optimizer.step()
+                    done += 1
+                    if done % max(1, steps // 10) == 0:
+                        log.info("dp-autoregressive: step %d/%d", done, steps)
 
     @torch.no_grad()
-    def _draw(self, n: int, gen: torch.Generator, outcome_shift=None) -> np.ndarray:
+    def draw(self, n: int, gen: torch.Generator, outcome_shift=None) -> np.ndarray:
         """Codes of `n` rows, column by column; `outcome_shift(codes, logits)` may adjust the target."""
         cards, offsets = self.encoder.cards, self.net.offsets
         onehot = torch.zeros(n, offsets[-1])
@@ -257,50 +197,23 @@ class DPAutoregressive:
                positive_label: str | None = None) -> pd.DataFrame:
         """`n` synthetic rows; the same seed (and fairness params) gives the same rows, byte for byte.
 
-        With fairness mode parity or rebalance, see synthgov.params.FairnessParams. Outcome rates
-        are reached by shifting, per group, the logit of `positive_label` in the target's
-        conditional (the last column), so every other relationship is the learned one. Group
-        shares are reached by stratified rejection from a larger draw, which samples each group
-        from the model's own p(x | group).
+        With a fairness mode (parity or rebalance), see synthgov.synthesizers.fair_sampling.
         """
         if self.net is None or self.encoder is None:
             raise RuntimeError("sample() called before fit() or load()")
         gen = torch.Generator().manual_seed(seed)
-        mode = fairness.mode if fairness else "none"
-        if mode == "none":
-            return self.encoder.decode(self._draw(n, gen), np.random.default_rng(seed))
-        attr = self.encoder.columns.index(fairness.attribute)
-        labels = self.encoder.schema[fairness.attribute].categories
-        target = self.encoder.schema[self.encoder.columns[-1]]
-        pos = target.categories.index(positive_label)
-        rates = {labels.index(g): r for g, r in fairness.target_outcome_rates.items()}
-        shift = _OutcomeShift(attr, pos, rates, parity=(mode == "parity"))
-        if not fairness.target_shares:
-            return self.encoder.decode(self._draw(n, gen, shift), np.random.default_rng(seed))
-        wanted = {labels.index(g): share for g, share in fairness.target_shares.items()}
-        pool = self._draw(n * _POOL_FACTOR, gen, shift)
-        counts = _largest_remainder(wanted, n)
-        picked = []
-        for code, count in counts.items():
-            rows = np.flatnonzero(pool[:, attr] == code)
-            if count and len(rows) == 0:
-                raise RuntimeError(f"the model generates no rows of group '{labels[code]}' of "
-                                   f"'{fairness.attribute}'; drop it from fairness.target_shares")
-            replace = len(rows) < count
-            if replace:
-                log.warning("fairness: group '%s' is rare in the model; its rows are resampled",
-                            labels[code])
-            choice = torch.randint(len(rows), (count,), generator=gen).numpy() if replace else \
-                torch.randperm(len(rows), generator=gen)[:count].numpy()
-            picked.append(rows[choice])
-        order = np.concatenate(picked)
-        order = order[torch.randperm(len(order), generator=gen).numpy()]
-        return self.encoder.decode(pool[order], np.random.default_rng(seed))
+        if fairness is None or fairness.mode == "none":
+            codes = self.draw(n, gen)
+        else:
+            from synthgov.synthesizers.fair_sampling import sample_fair
+
+            codes = sample_fair(self, n, gen, fairness, positive_label)
+        return self.encoder.decode(codes, np.random.default_rng(seed))
 
     @torch.no_grad()
     def log_likelihood(self, df: pd.DataFrame) -> np.ndarray:
         """Per-row log-likelihood of `df` under the fitted model (white-box access, for audits)."""
-        onehot = _one_hot(self.encoder.encode(df), self.encoder.cards)
+        onehot = one_hot(self.encoder.encode(df), self.encoder.cards)
         logits = self.net(onehot)
         total = torch.zeros(len(df))
         for j in range(len(self.net.cards)):
@@ -324,6 +237,6 @@ class DPAutoregressive:
         schema = {c: ColumnSchema.model_validate(s) for c, s in meta["schema"].items()}
         self.encoder = TabularEncoder(schema, meta["columns"])
         self.hidden = meta["hidden"]
-        self.net = _Conditionals(self.encoder.cards, self.hidden)
+        self.net = Conditionals(self.encoder.cards, self.hidden)
         self.net.load_state_dict(torch.load(model_dir / "weights.pt", weights_only=True))
         return self

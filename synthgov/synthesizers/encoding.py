@@ -18,6 +18,64 @@ from synthgov.errors import SourceError
 from synthgov.params.schema import ColumnSchema, bin_edges
 
 
+OTHER = "Other"
+
+
+def with_other(schema: dict[str, ColumnSchema], columns: list[str], target: str
+               ) -> tuple[dict[str, ColumnSchema], dict[str, int]]:
+    """Every categorical feature gets an "Other" label for values outside its declared list, so an
+    undeclared label in the private rows is encoded, never a data-dependent error. The target's
+    labels stay as declared. Returns the schema and, per column, the code of an added "Other".
+
+    >>> s = {"a": ColumnSchema(type="categorical", categories=["x"]), "y": ColumnSchema(type="categorical", categories=["0", "1"])}
+    >>> out, added = with_other(s, ["a", "y"], "y")
+    >>> out["a"].categories, out["y"].categories, added
+    (['x', 'Other'], ['0', '1'], {'a': 1})
+    """
+    out, added = {}, {}
+    for col in columns:
+        spec = schema[col]
+        if spec.type == "categorical" and col != target and not spec.other and spec.categories is not None:
+            cats = list(spec.categories)
+            if OTHER not in cats:
+                added[col] = len(cats)
+                cats.append(OTHER)
+            spec = spec.model_copy(update={"categories": cats, "other": True})
+        out[col] = spec
+    return out, added
+
+
+def outside_schema(df: pd.DataFrame, schema: dict[str, ColumnSchema], columns: list[str]) -> np.ndarray:
+    """Rows holding a value the schema does not declare: a label outside a declared list, a missing
+    value in a non-nullable column, a number outside the public bounds. (A column whose labels are
+    estimated with DP declares none: any label is in its schema.)"""
+    out = np.zeros(len(df), dtype=bool)
+    for col in columns:
+        spec, values = schema[col], df[col]
+        null = values.isna().to_numpy()
+        out |= null & (not spec.nullable)
+        if spec.type == "numeric":
+            x = values.to_numpy(dtype=float)
+            out |= ~null & ((x < spec.lower) | (x > spec.upper))
+        elif spec.categories is not None:
+            out |= ~null & ~values.isin(spec.categories).to_numpy()
+    return out
+
+
+def encodable(df: pd.DataFrame, schema: dict[str, ColumnSchema], columns: list[str], target: str) -> np.ndarray:
+    """Rows the schema can encode: numbers are clipped and a feature's undeclared labels become
+    "Other"; a missing value in a non-nullable column, or an undeclared label of the target, cannot."""
+    ok = np.ones(len(df), dtype=bool)
+    for col in columns:
+        spec, values = schema[col], df[col]
+        null = values.isna().to_numpy()
+        if not spec.nullable:
+            ok &= ~null
+        if col == target and spec.categories is not None:
+            ok &= null | values.isin(spec.categories).to_numpy()
+    return ok
+
+
 class TabularEncoder:
     """Maps declared columns to integer codes and back. Built from the schema, never from data."""
 
@@ -44,32 +102,33 @@ class TabularEncoder:
             "categories": {c: s.categories for c, s in self.schema.items() if s.type == "categorical"},
         }
 
+    def _lookup(self, col: str, values: pd.Series) -> pd.Series:
+        """Category codes of a column; undeclared labels map to "Other" where the column has it."""
+        spec = self.schema[col]
+        mapped = values.map({c: i for i, c in enumerate(spec.categories)})
+        if spec.other:
+            mapped = mapped.where(mapped.notna() | values.isna(), spec.categories.index(OTHER))
+        return mapped
+
     def encode(self, df: pd.DataFrame) -> np.ndarray:
-        """Integer codes (n rows x columns). Raises SourceError on values the schema cannot hold."""
+        """Integer codes (n rows x columns). Raises SourceError, naming the column and the kind of
+        problem (never a value or a count), on rows the schema cannot hold (see `encodable`)."""
         codes = np.empty((len(df), len(self.columns)), dtype=np.int64)
         for j, col in enumerate(self.columns):
             spec, values = self.schema[col], df[col]
             null = values.isna().to_numpy()
             if null.any() and not spec.nullable:
-                raise SourceError(
-                    f"column '{col}': {int(null.sum())} missing value(s) but the column is not "
-                    "nullable; set nullable: true in params/schema.yaml or fill them"
-                )
+                raise SourceError(f"column '{col}': missing values but the column is not nullable; set "
+                                  "nullable: true in params/schema.yaml or fill them")
             if spec.type == "numeric":
                 edges = self._edges[col]
                 clipped = np.clip(values.to_numpy(dtype=float), spec.lower, spec.upper)
                 col_codes = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
             else:
-                lookup = {c: i for i, c in enumerate(spec.categories)}
-                mapped = values.map(lookup)
-                if spec.other:  # labels that failed the DP threshold collapse into "Other"
-                    mapped = mapped.where(mapped.notna() | null, spec.categories.index("Other"))
-                unknown = int((mapped.isna() & ~null).sum())
-                if unknown:
-                    raise SourceError(
-                        f"column '{col}': {unknown} value(s) outside the declared categories; add "
-                        "them to params/schema.yaml or recode them"
-                    )
+                mapped = self._lookup(col, values)
+                if (mapped.isna() & ~null).any():
+                    raise SourceError(f"column '{col}': values outside the declared categories; add "
+                                      "them to params/schema.yaml or recode them")
                 col_codes = mapped.fillna(0).to_numpy(dtype=np.int64)
             codes[:, j] = np.where(null, self.cards[j] - 1, col_codes)
         return codes

@@ -33,7 +33,7 @@ class _SDVBaseline:
     def _make(self, metadata, params: Params):
         raise NotImplementedError
 
-    def fit(self, df: pd.DataFrame, params: Params) -> dict[str, Any]:
+    def fit(self, df: pd.DataFrame, params: Params, randomness=None) -> dict[str, Any]:
         try:
             from sdv.metadata import Metadata
         except ImportError:
@@ -43,8 +43,11 @@ class _SDVBaseline:
         self.model = self._make(metadata, params)
         started = time.perf_counter()
         self.model.fit({_TABLE: df})
-        return {"synthesizer": self.name, "rows": len(df), "epsilon": math.inf, "delta": 0.0,
-                "train_seconds": time.perf_counter() - started, "accountant": "none"}
+        self.trained_rows = None
+        return {"synthesizer": self.name, "rows_trained": len(df), "rows_released": len(df), "epsilon": math.inf,
+                "delta": 0.0, "neighbouring": params.privacy.neighbouring, "randomness": "not DP",
+                "test_mode": params.privacy.test_mode, "train_seconds": time.perf_counter() - started,
+                "accountant": "none"}
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         import numpy as np

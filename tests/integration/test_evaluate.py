@@ -52,22 +52,22 @@ def test_real_holdout_half_passes_every_validation_gate(prefect_harness, tmp_pat
     assert VALIDATION_GATES <= set(gates)
     assert all(gates[g]["passed"] for g in VALIDATION_GATES), {g: gates[g] for g in VALIDATION_GATES}
     assert code == 0 and summary["gates_passed"] is True
-    report = json.loads((tmp_path / "artifacts/validate/validation.json").read_text())
+    report = json.loads((Path(summary["run_folder"]) / "validate/validation.json").read_text())
     ratio = report["utility"]["gradient_boosting"]["roc_auc"]["ratio"]
     assert ratio["lower"] <= ratio["point"] <= ratio["upper"]
-    assert (tmp_path / "artifacts/validate/validation.html").stat().st_size > 10_000
+    assert (Path(summary["run_folder"]) / "validate/validation.html").stat().st_size > 10_000
     # rows the generator never saw: every privacy gate passes, membership inference is chance
     assert all(gates[g]["passed"] for g in PRIVACY_GATES), {g: gates[g] for g in PRIVACY_GATES}
-    attack = json.loads((tmp_path / "artifacts/attack/attack.json").read_text())
+    attack = json.loads((Path(summary["run_folder"]) / "attack/attack.json").read_text())
     assert attack["membership_inference"]["distance"]["roc_auc"]["point"] == pytest.approx(0.5, abs=0.05)
-    assert (tmp_path / "artifacts/attack/attack.html").stat().st_size > 10_000
+    assert (Path(summary["run_folder"]) / "attack/attack.html").stat().st_size > 10_000
 
 
 def test_copy_of_training_rows_fails_every_privacy_gate(prefect_harness, tmp_path, real_files):
-    code, _, gates = _evaluate(tmp_path, real_files, real_files[1]["train"])
+    code, summary, gates = _evaluate(tmp_path, real_files, real_files[1]["train"])
     assert code == 1
     assert not [g for g in PRIVACY_GATES if gates[g]["passed"]]
-    attack = json.loads((tmp_path / "artifacts/attack/attack.json").read_text())
+    attack = json.loads((Path(summary["run_folder"]) / "attack/attack.json").read_text())
     assert attack["membership_inference"]["distance"]["roc_auc"]["point"] > 0.9
 
 

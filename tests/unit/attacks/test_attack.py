@@ -16,7 +16,7 @@ from synthgov.params import load_params
 PRIVACY_GATES = {"exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
                  "singling_out_risk", "linkability_risk", "inference_risk"}
 COUNTS = {"members", "non_members", "reference_rows", "synthetic_rows_attacked", "synthetic_rows_indexed",
-          "rows_each", "attacks"}
+          "rows_each", "attacks", "training_rows", "control_rows"}
 
 
 def noisy_copy(df: pd.DataFrame, params, seed: int = 0) -> pd.DataFrame:
@@ -61,6 +61,9 @@ def test_copy_fails_every_gate_and_independent_sample_passes(params, frames):
     assert not [c.name for c in copy_checks if c.passed]
     assert all(c.passed for c in indep_checks), [c.describe() for c in indep_checks]
     assert copy_report["membership_inference"]["distance"]["roc_auc"]["point"] > 0.9
+    # singling-out on the whole training set: a verbatim copy scores near 1, rows never seen near 0
+    assert copy_report["risks"]["singling_out"]["risk"]["point"] > 0.9
+    assert indep_report["risks"]["singling_out"]["risk"]["upper"] < 0.1
     for name in ("distance", "density_ratio"):
         assert indep_report["membership_inference"][name]["roc_auc"]["point"] == pytest.approx(0.5, abs=0.05)
     # only aggregates: no raw value (Adult's fnlwgt, capital gains...) beyond row counts

@@ -52,7 +52,7 @@ def test_override_is_validated_again(params_dir):
     assert load_params(params_dir, {"privacy.epsilon": 3.0}).privacy.epsilon == 3.0
 
 
-def test_default_delta_never_exceeds_one_over_n(params):
-    assert params.delta_for(32561) == 1e-5
-    assert params.delta_for(1000) == 1e-5
-    assert params.delta_for(50_000) <= 1 / 50_000
+@pytest.mark.parametrize("n", [100, 1000, 32561, 50_000, 3_300_000])
+def test_default_delta_never_exceeds_one_over_ten_n(params, n):
+    assert params.delta_for(n) <= min(1e-5, 1 / (10 * n))
+    assert params.delta_for(n) == pytest.approx(min(1e-5, 1 / (10 * n)))

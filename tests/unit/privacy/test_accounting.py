@@ -5,7 +5,7 @@ import re
 import pytest
 
 from synthgov.errors import PrivacyBudgetError
-from synthgov.privacy.accounting import calibrate_noise, check_delta, epsilon_spent
+from synthgov.privacy.accounting import calibrate_noise, epsilon_spent, plan_budget
 
 
 # Golden values computed with Opacus' own accountants (opacus==1.6.0).
@@ -29,6 +29,7 @@ def test_unmeetable_budget_is_an_error_naming_the_fix():
         calibrate_noise(epsilon=1e-4, delta=1e-9, sample_rate=1.0, steps=100_000, accountant="rdp")
 
 
-def test_delta_above_one_over_n_is_refused():
-    with pytest.raises(PrivacyBudgetError, match=re.escape("privacy.delta = 0.01 exceeds 1/n")):
-        check_delta(0.01, 1000)
+def test_slices_that_leave_nothing_for_training_are_refused():
+    with pytest.raises(PrivacyBudgetError, match=re.escape("declare every column's categories and bounds")):
+        plan_budget(epsilon=0.1, delta=1e-5, count_epsilon=0.05, preprocessing_epsilon=0.1, estimates=True,
+                    estimates_delta=True)

@@ -9,14 +9,14 @@ import pytest
 from synthgov.errors import ParamsError
 from synthgov.params import FairnessParams, load_params
 from synthgov.synthesizers.dpar import DPAutoregressive
-from tests.conftest import REPO, small
+from tests.conftest import REPO, seeded, small
 
 
 @pytest.fixture(scope="module")
 def model(adult):
     params = load_params(REPO / "params", {"train.epochs": 4, "privacy.epsilon": 4.0})
     synth = DPAutoregressive()
-    synth.fit(small(adult[0], 6000), params)
+    synth.fit(small(adult[0], 6000), params, seeded())
     return synth
 
 
