@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthgov.errors import RegistryError
@@ -43,7 +44,7 @@ class _SDVBaseline:
         self.model = self._make(metadata, params)
         started = time.perf_counter()
         self.model.fit({_TABLE: df})
-        self.trained_rows = None
+        self.trained_rows = np.arange(len(df))
         return {"synthesizer": self.name, "rows_trained": len(df), "rows_released": len(df), "epsilon": math.inf,
                 "delta": 0.0, "neighbouring": params.privacy.neighbouring, "randomness": "not DP",
                 "test_mode": params.privacy.test_mode, "train_seconds": time.perf_counter() - started,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,6 +74,74 @@ def workspace(tmp_path, adult) -> Path:
     return ws
 
 
+# every number a public card may hold: DP outputs and public constants
+_CARD_NUMBERS = {"epsilon", "delta", "counts", "preprocessing", "training", "noise_multiplier", "steps", "sample_rate",
+                 "max_grad_norm", "synthetic", "dp_rows_outside_schema"}
+
+
+def _numbers(node, key=""):
+    if isinstance(node, dict):
+        return [x for k, v in node.items() for x in _numbers(v, str(k))]
+    if isinstance(node, list):
+        return [x for v in node for x in _numbers(v, key)]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [(key, node)]
+    return []
+
+
+def _assert_release_is_public(ws: Path, summary: dict, tags: dict) -> None:
+    """Scan every file of the release for statistics of the private rows computed without DP."""
+    import pandas as pd
+
+    release, review = ws / "releases" / summary["release_id"], ws / "review" / summary["release_id"]
+    assert sorted(p.name for p in release.iterdir()) == ["card.json", "card.md", "manifest.json", "synthetic.parquet"]
+    snapshot = json.loads((review / "snapshot.json").read_text())
+    training = json.loads((review / "training.json").read_text())
+    validation = json.loads((review / "validation.json").read_text())
+    audit = json.loads((review / "audit.json").read_text())
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(release / "synthetic.parquet")
+    text = "\n".join([*(p.read_text() for p in sorted(release.glob("*.[jm][sd]*"))),  # card, manifest
+                      str(meta.metadata), str(meta.schema)])  # the table's own metadata, not its rows
+    # no content hash or DVC md5 of the private rows (with them, anyone holding a candidate table
+    # could test it), no exact row count (under add-remove only its DP count is released)
+    for secret in (snapshot["source_hash"], snapshot["train_hash"], snapshot["holdout_hash"],
+                   tags["synthgov.dvc_md5_source_snapshot"], tags["synthgov.dvc_md5_holdout_snapshot"]):
+        assert secret not in text and secret[:16] not in text
+    exact = {snapshot["train_rows"], snapshot["holdout_rows"], training["rows_trained"]}
+    exact |= {g["count"] for b in audit["bias"].values() for g in b["groups"].values() if g.get("count")}
+    card_numbers = {v for f in ("card.json", "manifest.json")
+                    for _, v in _numbers(json.loads((release / f).read_text()))}
+    for n in exact - {training["rows_released"]}:
+        assert n not in card_numbers, n
+        if n >= 100:  # a distinctive number: not in the text either (small ones match dates)
+            assert not re.search(rf"(?<![\d.]){n}(?![\d.])", text), n
+    # no utility, fidelity or attack figure: they are computed on the private rows
+    for figure in (validation["tstr_auc"], validation["trtr_auc"]):
+        assert f"{figure:.4f}" not in text and f"{figure:.3f}" not in text
+    # the card's numbers are DP outputs or public constants, and the table has the DP count of rows
+    card = json.loads((release / "card.json").read_text())
+    assert {k for k, _ in _numbers(card)} <= _CARD_NUMBERS
+    assert card["synthetic"] is True and card["privacy"]["neighbouring"] == "add-remove"
+    assert len(pd.read_parquet(release / "synthetic.parquet")) == card["rows"]["synthetic"] == training["rows_released"]
+    assert training["rows_released"] == training["dp_counts"]["rows"]
+
+
+_COUNT_KEYS = re.compile(r"(^|_)(count|rows|errors|k_anonymity)$")
+
+
+def _assert_no_count_under_k(review: Path, metrics: dict, k: int) -> None:
+    """No count of private rows between 1 and k - 1 in the review bundle or the MLflow metrics."""
+    for path in review.glob("*.json"):
+        for key, value in _numbers(json.loads(path.read_text())):
+            if _COUNT_KEYS.search(key):
+                assert not 0 < value < k, (path.name, key, value)
+    for name, value in metrics.items():
+        if _COUNT_KEYS.search(name.split(".")[-1]):
+            assert not 0 < value < k, (name, value)
+
+
 def _run(ws: Path, summary: str) -> tuple[int, dict]:
     code = main(["run", "--params-dir", str(ws / "params"), "--workspace", str(ws),
                  "--summary-json", str(ws / summary)])
@@ -121,6 +190,10 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     assert outs["artifacts/generate/synthetic.parquet"] == tags["synthgov.dvc_md5_synthetic"]
     ingest_outs = {o["path"]: o["md5"] for o in lock["stages"]["ingest"]["outs"]}
     assert ingest_outs["artifacts/ingest/train.parquet"] == tags["synthgov.dvc_md5_source_snapshot"]
+
+    # Assert: the public release holds DP outputs only; no count under k anywhere
+    _assert_release_is_public(ws, summary, tags)
+    _assert_no_count_under_k(ws / "review" / release_id, parent.data.metrics, k=20)
 
     before = _tree_digest(ws / "releases")
 

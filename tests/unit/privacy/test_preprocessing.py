@@ -71,3 +71,27 @@ def test_total_epsilon_includes_the_preprocessing_slice(undeclared, adult, tmp_p
     assert report["epsilon"] <= undeclared.privacy.epsilon
     out = synth.sample(1000, seed=0)
     assert set(out["native_country"].dropna()) <= set(synth.encoder.schema["native_country"].categories)
+
+
+def test_delta_is_split_over_the_estimated_categorical_columns(params_dir, adult, monkeypatch):
+    # Setup: two categorical columns and one numeric column left to estimate
+    import synthgov.privacy.preprocessing as pre
+
+    path = params_dir / "schema.yaml"
+    schema = yaml.safe_load(path.read_text())
+    for col in ("native_country", "occupation"):
+        schema[col].pop("categories")
+    schema["capital_gain"] = {"type": "numeric", "lower": 0, "upper": 100000, "bins": 8, "edges": "dp-quantiles"}
+    path.write_text(yaml.safe_dump(schema))
+    params = load_params(params_dir)
+    seen = []
+    real = pre.dp_categories
+    monkeypatch.setattr(pre, "dp_categories", lambda values, **kw: seen.append(kw) or real(values, **kw))
+    # Run
+    _, report = resolve_schema(adult[0], params, DPAutoregressive.column_order(params), epsilon=0.3,
+                               delta=1e-6, rng=np.random.default_rng(0))
+    # Assert: each histogram gets delta / 2 (the quantiles take none), each column epsilon / 3;
+    # the report states the slice they add up to
+    assert [kw["delta"] for kw in seen] == [pytest.approx(5e-7)] * 2
+    assert [kw["epsilon"] for kw in seen] == [pytest.approx(0.1)] * 2
+    assert report["delta"] == pytest.approx(1e-6) and report["epsilon"] == pytest.approx(0.3)

@@ -61,7 +61,8 @@ def test_samples_respect_the_declared_schema(fast_params, adult):
 
 @pytest.mark.parametrize("overrides, message", [
     # a schedule no noise can make private at this epsilon
-    ({"privacy.epsilon": 0.02, "privacy.count_epsilon": 0.01, "train.epochs": 100_000, "train.sample_rate": 1.0},
+    ({"privacy.epsilon": 0.02, "privacy.count_epsilon": 0.01, "privacy.accountant": "rdp", "train.epochs": 100_000,
+      "train.sample_rate": 1.0},
      "cannot be met"),
     # slices that leave nothing for training
     ({"privacy.epsilon": 0.001}, "leaves -0.049 for training"),
@@ -76,3 +77,23 @@ def test_unmeetable_budget_fails_before_any_mechanism(adult, overrides, message)
 def test_unknown_synthesizer_lists_known_ones():
     with pytest.raises(RegistryError, match=re.escape("known: dp-autoregressive, sdv-ctgan")):
         get_synthesizer("dp-gan")
+
+
+def test_values_outside_the_schema_are_mapped_or_dropped_never_an_error(fast_params, adult):
+    # Setup: a feature label nobody declared, a missing value in a non-nullable column, and a
+    # target label outside the declared ones (the audit's contract would flag all three)
+    rows = small(adult[0], 800).copy()
+    rows.loc[:29, "workclass"] = "Martian"
+    rows.loc[30:34, "sex"] = None
+    rows.loc[35:39, "income"] = "unknown"
+    synth = DPAutoregressive()
+    # Run
+    report = synth.fit(rows, fast_params, seeded())
+    # Assert: the Martian rows are trained with workclass "Other"; rows the schema cannot encode
+    # (a missing sex, an undeclared income) are dropped; the count of such rows is a DP count
+    assert "Other" in synth.encoder.schema["workclass"].categories
+    assert report["rows_trained"] == 790 and len(synth.trained_rows) == 790
+    assert set(report["dp_counts"]) == {"rows", "rows_outside_schema"}
+    assert synth.log_likelihood(rows.iloc[:30]).shape == (30,)  # "Martian" encodes as "Other"
+    # the model keeps "Other" improbable: a label no declared value maps to starts at a low prior
+    assert (synth.sample(2000, seed=0)["sex"] != "Other").all()
