@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import time
 import logging
 import sys
 from pathlib import Path
 from typing import Any
+
+from synthgov.errors import ParamsError, SourceError
 
 
 log = logging.getLogger("synthgov")
@@ -41,8 +45,26 @@ def _role_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.positive_label:
         out["data.positive_label"] = args.positive_label
     if args.protected:
-        out["data.protected"] = [c.strip() for c in args.protected.split(",") if c.strip()]
+        protected = [c.strip() for c in args.protected.split(",") if c.strip()]
+        out["data.protected"] = protected
+        # the declared reference shares and intersections follow the protected attributes given
+        params = _declared_data(args)
+        if params is not None:
+            out["data.reference_population"] = {a: v for a, v in params.get("reference_population", {}).items()
+                                                if a in protected}
+            out["data.intersections"] = [c for c in params.get("intersections", []) if set(c) <= set(protected)]
+            out["data.protected_bins"] = {a: v for a, v in params.get("protected_bins", {}).items() if a in protected}
     return out
+
+
+def _declared_data(args: argparse.Namespace) -> dict[str, Any] | None:
+    """params/data.yaml as written (None if it cannot be read: the loader will say why)."""
+    import yaml
+
+    try:
+        return yaml.safe_load((Path(args.params_dir) / "data.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,6 +77,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["data.holdout"] = str(Path(args.holdout).resolve())
     out.update(_role_overrides(args))
     if args.epsilon is not None:
+        if not math.isfinite(args.epsilon) or args.epsilon <= 0:
+            raise ParamsError(f"--epsilon {args.epsilon}: give a finite epsilon > 0 (e.g. 1.0); an infinite "
+                              "epsilon trains without differential privacy, and such a release is never promoted")
         out["privacy.epsilon"] = args.epsilon
     if args.rows is not None:
         out["generate.rows"] = args.rows
@@ -112,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: bool) -> None:
+    import prefect  # noqa: F401  (Prefect configures its loggers on import: ours must come after)
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger("synthgov")
@@ -121,21 +148,46 @@ def _setup_logging(verbose: bool) -> None:
     root.setLevel(logging.INFO)
     root.propagate = False
     # Prefect logs every failed task and flow with a traceback; the CLI reports the error once,
-    # in one line (the traceback with --verbose)
+    # in one line (the traceback with --verbose). A filter, because Prefect resets its loggers'
+    # levels when it starts its temporary server.
     for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
-        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.CRITICAL)
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _QuietFailures)]:
+            logger.removeFilter(old)
+        if not verbose:
+            logger.addFilter(_QuietFailures())
 
 
-def _report_error(exc: BaseException, verbose: bool) -> int:
-    """Print one line for an error (the traceback too with --verbose); return the exit code."""
+class _QuietFailures(logging.Filter):
+    """Drops Prefect's error records (a failed task or flow, with its traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+def _report_error(exc: BaseException, verbose: bool, args: argparse.Namespace | None = None,
+                  started: float = 0.0) -> int:
+    """Print one line for an error (the traceback too with --verbose), write a summary if the
+    command was asked for one and no run wrote it (an error before the run started); return the
+    exit code."""
     from synthgov.errors import error_message, outcome_of
 
     outcome, code = outcome_of(exc)
+    summary = getattr(args, "summary_json", None)
+    if summary and (not Path(summary).is_file() or Path(summary).stat().st_mtime < started):
+        from synthgov.atomic import write_json_atomic
+
+        try:
+            write_json_atomic(Path(summary), {"outcome": outcome, "exit_code": code, "promoted": False,
+                                              "gates_passed": False, "error": error_message(exc),
+                                              "error_stage": "before the run started", "run_id": None})
+        except OSError:
+            pass  # the error itself may be an unwritable place
     if verbose:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    prefix = {"gate failed": "NOT PROMOTED", "bad input": "error", "refused": "refused",
+    prefix = {"gate failed": "NOT PROMOTED", "bad input": "error", "refused": "refused", "storage": "error",
               "internal error": "error", "interrupted": "interrupted"}[outcome]
     print(f"{prefix}: {error_message(exc)}", file=sys.stderr)
     return code
@@ -197,6 +249,8 @@ def _audit(args: argparse.Namespace) -> int:
     found = detect_identifiers(raw[undeclared], params) if undeclared else []
     # a missing declared column is a contract failure here (the pipeline's ingest refuses it)
     df, type_errors = conform(raw, {c: s for c, s in params.schema_.items() if c in raw.columns}, source)
+    if len(df) == 0:
+        raise SourceError(f"{source}: no data rows (only a header?); pass a file with rows")
     last = ReleaseStore(Path(args.workspace)).current_review_json("audit.json") or {}
     report, checks = audit(df, params, type_errors, contract=load_contract(root, params), identifiers=found,
                            last_profile=last.get("source_profile"))
@@ -246,6 +300,7 @@ def _stage(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
+    started = time.time()
     _setup_logging(verbose)
     try:
         if args.command == "run":
@@ -263,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # every way a command can end gets its code and one clear line
         if isinstance(exc, SystemExit):
             raise
-        return _report_error(exc, verbose)
+        return _report_error(exc, verbose, args, started)
 
 
 if __name__ == "__main__":

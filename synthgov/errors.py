@@ -6,6 +6,8 @@ Messages never quote raw source rows: only column names, counts and declared val
 
 from __future__ import annotations
 
+import errno
+
 
 class SynthgovError(Exception):
     """Base class of every error that synthgov raises on purpose."""
@@ -44,9 +46,20 @@ class AuditFailedError(GateFailedError):
 
     def __init__(self, failed: list, results: list | None = None):
         super().__init__(failed, results)
-        lines = [f"  - {r.describe()}" for r in self.failed]
+        lines = []
+        for r in self.failed:
+            lines.append(f"  - {r.describe()}")
+            for e in (r.breakdown.get("failed_expectations") or [])[:8]:  # the contract: which column, which rule
+                where = f"column '{e['column']}'" if e.get("column") else "the table"
+                lines.append(f"      {where}: {e['expectation']}")
+            if r.breakdown.get("fix"):
+                lines.append(f"      fix: {r.breakdown['fix']}: {r.breakdown.get('columns')}")
         self.args = (f"the audit has {len(self.failed)} blocking finding(s); nothing was trained and no "
                      "privacy budget was spent:\n" + "\n".join(lines),)
+
+
+class WorkspaceError(SynthgovError):
+    """Raised when the workspace folder is missing, not a folder, or cannot be written."""
 
 
 class BusyError(SynthgovError):
@@ -58,8 +71,14 @@ class ReleaseError(SynthgovError):
 
 
 # How a run ended, and the exit code of the command that ran it (documented in the README).
-EXIT_CODES = {"succeeded": 0, "gate failed": 1, "bad input": 2, "refused": 2, "internal error": 3,
-              "interrupted": 130}
+EXIT_CODES = {"succeeded": 0, "gate failed": 1, "bad input": 2, "refused": 2, "storage": 2,
+              "internal error": 3, "interrupted": 130}
+# errors of the file system, not of synthgov: a full disk, a read-only or forbidden folder
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+
+
+def _storage(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS
 
 
 def outcome_of(error: BaseException | None) -> tuple[str, int]:
@@ -78,6 +97,8 @@ def outcome_of(error: BaseException | None) -> tuple[str, int]:
         outcome = "bad input"
     elif isinstance(error, KeyboardInterrupt):
         outcome = "interrupted"
+    elif _storage(error):
+        outcome = "storage"
     else:
         outcome = "internal error"
     return outcome, EXIT_CODES[outcome]
@@ -90,5 +111,8 @@ def error_message(error: BaseException) -> str:
         return str(error)
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
+    if _storage(error):
+        return (f"cannot write {error.filename or 'to the workspace'}: {error.strerror}; free space or make the "
+                "workspace writable (or pass --workspace), then run again")
     return (f"internal error: {type(error).__name__} (a bug in synthgov: --verbose shows the traceback, and a "
             "pipeline run keeps it in its folder's error.log)")

@@ -60,6 +60,6 @@ def begin_stage(ws: Workspace, stage: str) -> None:
 
     from synthgov import runs
 
-    logging.getLogger("synthgov").info("stage %s: started", stage)
     if ws.run_id:
         runs.stage(ws.root, ws.run_id, stage)
+    logging.getLogger("synthgov").info("stage %s: started", stage)

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from synthgov import __version__, runs
 from synthgov.atomic import write_json_atomic
-from synthgov.errors import SynthgovError, error_message, outcome_of
+from synthgov.errors import SynthgovError, WorkspaceError, error_message, outcome_of
 from synthgov.locks import locked
 from synthgov.params import Params
 from synthgov.release import lineage
@@ -41,16 +41,37 @@ def params_hash(params: Params) -> str:
     return hashlib.sha256(json.dumps(params.dump(), sort_keys=True).encode()).hexdigest()
 
 
+def preflight(params: Params) -> None:
+    """Refuse, before anything starts, a privacy budget the params alone show cannot be met."""
+    if not params.dp or params.train.synthesizer != "dp-autoregressive":
+        return
+    from synthgov.privacy.accounting import calibrate_noise, plan_budget
+    from synthgov.privacy.preprocessing import needs_estimates
+    from synthgov.synthesizers.dpar import DPAutoregressive
+
+    pp, tp = params.privacy, params.train
+    todo, categorical = needs_estimates(params, DPAutoregressive.column_order(params))
+    plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
+                       preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
+                       estimates_delta=bool(categorical))
+    calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
+                    steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
+
+
 @task(name="start-run", cache_policy=NO_CACHE)
 def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger: str = "manual") -> trk.Tracking:
     """Mark the run alive under its source's lock, close dead runs' records, open the MLflow run."""
     root = Workspace(workspace).root
+    preflight(params)
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: the workspace is not a folder; create it (synthgov init) or pass --workspace")
     run_id = new_run_id()
     uri = tracking_uri or trk.default_uri(root)
     runs.begin(root, run_id, str(Workspace(workspace).path(params.data.source)),
                on_busy=params.operations.on_busy, wait_seconds=params.operations.busy_wait_seconds)
     Workspace(workspace, run_id).mark_latest()
     try:
+        trk.prepare_store(uri, root)  # MLflow's schema set up once, under the workspace's lock
         runs.recover(root, uri, by=run_id)
         pp = params.privacy
         tags = {"synthgov.git_commit": lineage.git_commit(), "synthgov.version": __version__,

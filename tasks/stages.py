@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from synthgov.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
 from synthgov.checks import CheckResult
-from synthgov.errors import AuditFailedError, RegistryError
+from synthgov.errors import AuditFailedError, RegistryError, SourceError
 from synthgov.params import Params
 from synthgov.release import tracking as trk
 from synthgov.release.promote import ReleaseStore
@@ -301,6 +301,8 @@ def import_synthetic_stage(workspace: str, params: Params, synthetic_path: str,
     ws = _ws(workspace, tracking)
     begin_stage(ws, "import-synthetic")
     synthetic, type_errors = conform(read_table(ws.path(synthetic_path)), params.schema_, synthetic_path)
+    if len(synthetic) == 0:
+        raise SourceError(f"{synthetic_path}: no data rows (only a header?); pass a synthetic file with rows")
     out = ws.stage_dir("generate")
     write_parquet_atomic(synthetic, out / "synthetic.parquet")
     report = {"rows": len(synthetic), "imported_from": synthetic_path, "type_errors": type_errors,

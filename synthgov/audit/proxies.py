@@ -23,7 +23,10 @@ from synthgov.params import Params
 
 
 def features(df: pd.DataFrame, params: Params, drop: set[str]) -> pd.DataFrame:
-    cols = [c for c in df.columns if c in params.schema_ and c not in drop and c not in params.data.exclude]
+    """The declared, non-excluded columns as model features (a column with no value at all carries
+    no information, and gradient boosting cannot bin it: it is left out)."""
+    cols = [c for c in df.columns if c in params.schema_ and c not in drop and c not in params.data.exclude
+            and df[c].notna().any()]
     X = df[cols].copy()
     for col in cols:
         if params.schema_[col].type == "categorical":
@@ -55,7 +58,7 @@ def proxy_scores(df: pd.DataFrame, labels: pd.Series, params: Params, attribute:
     proba = oof_proba(X, y, ap.seed, ap.cv_folds)
     auc = roc_auc_score(y, proba[:, 1]) if len(classes) == 2 else roc_auc_score(y, proba, multi_class="ovr")
     discrete = np.array([params.schema_[c].type == "categorical" for c in X.columns])
-    codes = X.apply(lambda s: s.cat.codes if s.dtype == "category" else s.fillna(s.median()))
+    codes = X.apply(lambda s: s.cat.codes if s.dtype == "category" else s.fillna(s.median()).fillna(0.0))
     mi = mutual_info_classif(codes.to_numpy(dtype=float), y, discrete_features=discrete, random_state=ap.seed)
     top = sorted(zip(X.columns, mi), key=lambda t: -t[1])[: ap.top_proxies]
     return {"roc_auc": float(auc), "balanced_accuracy": float(balanced_accuracy_score(y, proba.argmax(axis=1))),

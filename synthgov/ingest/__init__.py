@@ -20,6 +20,7 @@ import pandas as pd
 
 from synthgov.ingest.readers import conform, content_hash
 from synthgov.audit.identifiers import detect_identifiers
+from synthgov.errors import SourceError
 from synthgov.params import Params
 
 
@@ -47,6 +48,16 @@ def holdout_mask(df: pd.DataFrame, fraction: float, key: bytes) -> np.ndarray:
     return keyed / float(2**64) < fraction
 
 
+def _check_usable(df: pd.DataFrame, params: Params, origin: str) -> None:
+    """Refuse a source nothing can be learnt or measured from: no rows, or one class of the target."""
+    if len(df) == 0:
+        raise SourceError(f"{origin}: no data rows (only a header?); pass a file with rows")
+    target = params.data.target
+    if df[target].nunique(dropna=True) < 2:
+        raise SourceError(f"{origin}: target '{target}' holds fewer than two classes; a classifier cannot "
+                          "be trained or scored on it (check --target and the file)")
+
+
 def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *,
            source_name: str = "source", holdout_name: str = "holdout", split_key: bytes = b""
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -58,6 +69,7 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
     # identifier findings on the columns that conform() drops: names and reasons only
     identifiers = detect_identifiers(source[undeclared], params) if undeclared else []
     train, type_errors = conform(source, params.schema_, source_name)
+    _check_usable(train, params, source_name)
     source_hash = content_hash(train)
     if holdout is None:
         is_holdout = holdout_mask(train, params.data.holdout_fraction, split_key)
@@ -67,6 +79,9 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
     else:
         held, holdout_errors = conform(holdout, params.schema_, holdout_name)
         split = "declared holdout file"
+    if len(held) == 0:
+        raise SourceError(f"{holdout_name}: the holdout has no rows; pass a holdout file with rows, or raise "
+                          "data.holdout_fraction for a source this small")
     manifest = {
         "source_hash": source_hash,
         "train_hash": content_hash(train),

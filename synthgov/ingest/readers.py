@@ -8,6 +8,7 @@ read, or lacks a declared column, raises SourceError naming the file, the column
 from __future__ import annotations
 
 import hashlib
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,18 +44,56 @@ def read_adult(path: Path) -> pd.DataFrame:
     return df
 
 
+def _fingerprint(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _stable(path: Path, read):
+    """Read a file, and refuse the result if the file changed while it was read (a writer was
+    still at work: the rows could be partial)."""
+    before = _fingerprint(path)
+    df = read(path)
+    if _fingerprint(path) != before:
+        raise SourceError(f"{path}: the file changed while it was read; wait until it is completely "
+                          "written (or move it into place when complete) and run again")
+    return df
+
+
+def _check_names(path: Path, df: pd.DataFrame) -> pd.DataFrame:
+    """Strip spaces around column names; refuse duplicate or empty ones (pandas renames a repeated
+    name 'x' to 'x.1')."""
+    df = df.rename(columns=lambda c: str(c).strip())
+    names = [str(c) for c in df.columns]
+    repeated = sorted({n.rsplit(".", 1)[0] for n in names if "." in n and n.rsplit(".", 1)[1].isdigit()
+                       and n.rsplit(".", 1)[0] in names} | {n for n in names if names.count(n) > 1})
+    if repeated:
+        raise SourceError(f"{path}: column name(s) {repeated} appear more than once; give every column "
+                          "a unique name")
+    unnamed = [n for n in names if n.startswith("Unnamed: ") or not n.strip()]
+    if unnamed:
+        raise SourceError(f"{path}: {len(unnamed)} column(s) have no name in the header; name every "
+                          "column (or check that the first line is the header)")
+    return df
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet source file, every column as read (conformed later)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir() or not path.exists():
         raise SourceError(f"{path}: source file not found; pass an existing CSV or Parquet file")
     suffix = "".join(path.suffixes[-2:]).lower()
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty; pass a CSV with a header line and rows, or a Parquet file")
     try:
         if suffix.endswith(".parquet") or suffix.endswith(".pq"):
-            return pd.read_parquet(path)
+            return _check_names(path, _stable(path, pd.read_parquet))
         if ".csv" in suffix or ".gz" in suffix:
-            return pd.read_csv(path, dtype=str, skipinitialspace=True, na_values=["", "?", "NA"])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+            read = lambda p: pd.read_csv(p, dtype=str, skipinitialspace=True, na_values=["", "?", "NA"])  # noqa: E731
+            return _check_names(path, _stable(path, read))
+    except SourceError:
+        raise
+    except (OSError, ValueError, EOFError, zlib.error, pd.errors.ParserError) as exc:
         raise SourceError(f"{path}: cannot be read as {suffix or 'a table'} ({type(exc).__name__}); "
                           "check that the file is a valid CSV or Parquet file") from None
     raise SourceError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet")
@@ -73,8 +112,8 @@ def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
             ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Select and type the declared columns, in schema order.
 
-    Returns the typed frame and, per numeric column, how many values were not numbers (they become
-    missing, and the audit's data contract fails on them). A missing declared column raises
+    Returns the typed frame and, per numeric column, how many values were not finite numbers (they
+    become missing, and the audit's data contract fails on them). A missing declared column raises
     SourceError naming the file, the columns and the fix.
     """
     missing = [c for c in schema if c not in df.columns]
@@ -86,6 +125,7 @@ def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
         series = df[col]
         if spec.type == "numeric":
             values = pd.to_numeric(series, errors="coerce")
+            values = values.where(np.isfinite(values.astype(float)) | values.isna())  # +-inf is not a number
             bad = int((values.isna() & series.notna()).sum())
             if bad:
                 type_errors[col] = bad

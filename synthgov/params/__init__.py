@@ -53,6 +53,10 @@ class Params(_Frozen):
                 f"data.positive_label '{self.data.positive_label}' must be one of the declared "
                 f"categories of target '{self.data.target}'"
             )
+        undeclared = [c for c in self.data.protected if c not in cols]
+        if undeclared:
+            raise ValueError(f"data.protected (or --protected) names {undeclared}, not declared in schema.yaml; "
+                             f"protected attributes must be declared columns: {sorted(cols)}")
         for attr, shares in self.data.reference_population.items():
             if attr not in self.data.protected:
                 raise ValueError(f"data.reference_population names '{attr}', which is not protected")

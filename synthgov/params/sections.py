@@ -114,7 +114,7 @@ class FairnessParams(_Frozen):
 class GenerateParams(_Frozen):
     """How many rows to sample, and the seed (params/generate.yaml). rows: null = source size."""
 
-    rows: int | None = Field(None, ge=1)
+    rows: int | None = Field(None, ge=1, le=100_000_000)
     seed: int = 0
     fairness: FairnessParams = FairnessParams()
 

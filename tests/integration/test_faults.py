@@ -1,0 +1,170 @@
+"""Faults an operator meets: a run killed with SIGKILL at each of the eight stages, and three runs
+started at once on a fresh workspace. Real processes (`python -m synthgov.cli run`) against the
+Prefect test server, MLflow on SQLite, real Opacus.
+
+After every kill, CURRENT still names the complete earlier release, byte for byte, and the ledger
+is valid and counts the training if it had started; the next run succeeds with no manual cleanup
+and closes the killed runs' records (status `killed`, MLflow KILLED). Concurrent runs never crash,
+every release they make is complete, and the ledger holds exactly their trainings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, small
+from tests.integration.test_pipeline import LOOSE_GATES
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+STAGES = ["ingest", "audit", "train", "generate", "validate", "attack", "gate", "promote"]
+# the smallest settings that still run every stage for real: this tests the mechanics
+FAST = {"validate.yaml": {"bootstrap_rounds": 20, "fairness_bootstrap_rounds": 20, "quality_bootstrap_rounds": 2,
+                          "importance_repeats": 2, "max_iter": 30},
+        "attack.yaml": {"bootstrap_rounds": 20, "subsample": 400, "n_attacks": 100},
+        "audit.yaml": {"model_rows": 600}, "train.yaml": {"epochs": 2, "sample_rate": 0.25},
+        "privacy.yaml": {"epsilon": 4.0, "budget_epsilon": 1000.0, "budget_delta": 0.1}, "gates.yaml": LOOSE_GATES}
+
+
+def _workspace(root: Path, adult, sources: int = 1) -> Path:
+    ws = root / "ws"
+    (ws / "data").mkdir(parents=True)
+    shutil.copytree(REPO / "params", ws / "params")
+    shutil.copytree(REPO / "checks", ws / "checks")
+    for i in range(sources):
+        small(adult[0], 1500, seed=i).to_csv(ws / "data" / f"source{i}.csv", index=False)
+    small(adult[1], 800).to_csv(ws / "data" / "holdout.csv", index=False)
+    for name, changes in {"data.yaml": {"source": "data/source0.csv", "holdout": "data/holdout.csv",
+                                        "format": "auto"}, **FAST}.items():
+        path = ws / "params" / name
+        content = yaml.safe_load(path.read_text())
+        content.update(changes)
+        path.write_text(yaml.safe_dump(content))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def api_env(prefect_harness) -> dict[str, str]:
+    """The environment of a child process: the test's Prefect server, telemetry off."""
+    import prefect.settings
+
+    return {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(), "PYTHONUNBUFFERED": "1"}
+
+
+def _start(ws: Path, env: dict, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "synthgov.cli", "run", "--params-dir", str(ws / "params"),
+                             "--workspace", str(ws), *extra], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_at(proc: subprocess.Popen, stage: str, timeout: float = 300) -> list[str]:
+    """SIGKILL the run the moment it logs that `stage` started; returns what it had logged."""
+    seen, deadline = [], time.monotonic() + timeout
+    for line in proc.stdout:
+        seen.append(line)
+        if f"stage {stage}: started" in line:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return seen
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise AssertionError(f"the run never reached stage {stage}:\n{''.join(seen[-30:])}")
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_sigkill_at_every_stage_leaves_the_release_and_the_ledger_sound(api_env, adult, tmp_path):
+    from mlflow import MlflowClient
+
+    from synthgov.privacy.ledger import PrivacyLedger
+
+    # Setup: a workspace with one promoted release
+    ws = _workspace(tmp_path, adult)
+    first = _start(ws, api_env)
+    out, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, out[-3000:]
+    current, releases = (ws / "releases" / "CURRENT").read_text(), _tree(ws / "releases")
+    killed = {}
+    # Run: one run per stage, killed with SIGKILL as that stage starts
+    for stage in STAGES:
+        before = {e["run_id"] for e in PrivacyLedger(ws).entries()}
+        _kill_at(_start(ws, api_env), stage)
+        run_id = (ws / "runs" / "LATEST").read_text().strip()
+        killed[run_id] = stage
+        # Assert: the live release is untouched, the ledger is valid JSON, and it counts the
+        # killed run's training once the training has started (it reserves before fitting)
+        assert (ws / "releases" / "CURRENT").read_text() == current
+        assert _tree(ws / "releases") == releases
+        entries = PrivacyLedger(ws).entries()
+        new = [e for e in entries if e["run_id"] not in before]
+        if STAGES.index(stage) > STAGES.index("train"):
+            assert [e["run_id"] for e in new] == [run_id], (stage, new)
+        elif STAGES.index(stage) < STAGES.index("train"):
+            assert new == [], (stage, new)
+    # Run: the next run, with no cleanup
+    last = _start(ws, api_env, "--summary-json", str(ws / "summary.json"))
+    out, _ = last.communicate(timeout=600)
+    # Assert: it promotes, and every killed run's records are closed as killed
+    assert last.returncode == 0, out[-3000:]
+    assert (ws / "releases" / "CURRENT").read_text().strip() == json.loads((ws / "summary.json").read_text())["release_id"]
+    client = MlflowClient(f"sqlite:///{ws / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("synthgov")
+    for run_id, stage in killed.items():
+        status = json.loads((ws / "runs" / run_id / "status.json").read_text())
+        assert status["state"] == "killed" and status["stage"] == stage, (run_id, status)
+        runs = client.search_runs([exp.experiment_id], f"tags.`synthgov.run_id` = '{run_id}'")
+        parent = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+        assert len(parent) == 1 and parent[0].info.status == "KILLED" and "synthgov.killed" in parent[0].data.tags
+        assert {r.info.status for r in runs} <= {"FINISHED", "KILLED"}  # the stage in progress: KILLED
+    assert not PrivacyLedger(ws).open_reservations()
+    assert not client.search_runs([exp.experiment_id], "attributes.status = 'RUNNING'")
+
+
+def test_three_runs_at_once_on_a_fresh_workspace(api_env, adult, tmp_path):
+    from mlflow import MlflowClient
+
+    from synthgov.privacy.ledger import PrivacyLedger
+
+    # Setup: a fresh workspace (no MLflow store yet); two runs of one source, one of another
+    ws = _workspace(tmp_path, adult, sources=2)
+    # Run
+    procs = [_start(ws, api_env, "--summary-json", str(ws / f"s{i}.json"), *source)
+             for i, source in enumerate(([], [], ["--source", str(ws / "data" / "source1.csv")]))]
+    outs = [p.communicate(timeout=900)[0] for p in procs]
+    # Assert: none crashed, all promoted
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(o[-2000:] for o in outs)
+    summaries = [json.loads((ws / f"s{i}.json").read_text()) for i in range(3)]
+    assert all(s["promoted"] for s in summaries)
+    # the ledger sum equals the three trainings
+    ledger = PrivacyLedger(ws).entries()
+    assert sorted(e["run_id"] for e in ledger) == sorted(s["run_id"] for s in summaries)
+    assert sum(e["epsilon"] for e in ledger) == pytest.approx(sum(s["epsilon"] for s in summaries))
+    # every release is complete (its manifest's hashes hold), and CURRENT names one of them
+    for s in summaries:
+        release = ws / "releases" / s["release_id"]
+        manifest = json.loads((release / "manifest.json").read_text())
+        for name, digest in manifest["files"].items():
+            assert hashlib.sha256((release / name).read_bytes()).hexdigest() == digest
+        assert (ws / "review" / s["release_id"] / "NOTICE.md").is_file()
+    assert (ws / "releases" / "CURRENT").read_text().strip() in {s["release_id"] for s in summaries}
+    # the two runs of one source ran one after the other (its lock), the other source alongside
+    same = sorted((json.loads((ws / "runs" / s["run_id"] / "status.json").read_text()) for s in summaries[:2]),
+                  key=lambda st: st["started_at"])
+    assert same[0]["ended_at"] <= same[1]["started_at"]
+    client = MlflowClient(f"sqlite:///{ws / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("synthgov")
+    parents = [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" not in r.data.tags]
+    assert sorted(r.info.status for r in parents) == ["FINISHED"] * 3
