@@ -36,8 +36,8 @@ def _set(path: Path, **changes) -> None:
 LOOSE_GATES = {name: {"threshold": value, "severity": "block"} for name, value in {
     "tstr_ratio": 0.3, "fidelity_column": 0.5, "fidelity_js": 0.8, "fidelity_pairs": 0.3,
     "quality_column_shapes": 0.3, "quality_column_pair_trends": 0.3, "coverage": 0.3, "distinguishability": 1.0,
-    "fairness_dp_gap": 1.0, "fairness_eo_gap": 1.0, "dcr_share": 0.6, "mia_auc": 0.7, "mia_tpr_at_1pct_fpr": 0.2,
-    "near_duplicate_excess": 0.2, "singling_out_risk": 0.5, "linkability_risk": 0.5, "inference_risk": 0.5,
+    "fairness_dp_gap": 1.0, "fairness_eo_gap": 1.0, "dcr_share": 0.8, "mia_auc": 0.8, "mia_tpr_at_1pct_fpr": 0.4,
+    "near_duplicate_excess": 0.4, "singling_out_risk": 0.6, "linkability_risk": 0.6, "inference_risk": 0.7,
 }.items()}
 
 
@@ -105,8 +105,9 @@ def _assert_release_is_public(ws: Path, summary: dict, tags: dict) -> None:
         assert secret not in text and secret[:16] not in text
     exact = {snapshot["train_rows"], snapshot["holdout_rows"], training["rows_trained"]}
     exact |= {g["count"] for b in audit["bias"].values() for g in b["groups"].values() if g.get("count")}
-    card_numbers = {v for f in ("card.json", "manifest.json")
-                    for _, v in _numbers(json.loads((release / f).read_text()))}
+    # (a DP count may equal a private count by chance: it is a DP output, so it is allowed)
+    card_numbers = {v for f in ("card.json", "manifest.json") for k, v in _numbers(json.loads((release / f).read_text()))
+                    if k not in ("synthetic", "dp_rows_outside_schema")}
     for n in exact - {training["rows_released"]}:
         assert n not in card_numbers, n
         if n >= 100:  # a distinctive number: not in the text either (small ones match dates)
@@ -165,7 +166,7 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     parent = client.get_run(summary["mlflow_run_id"])
     assert parent.info.status == "FINISHED"
     assert parent.data.metrics["gate.tstr_ratio.passed"] == 1.0
-    assert parent.data.metrics["gate.dcr_share.threshold"] == 0.6
+    assert parent.data.metrics["gate.dcr_share.threshold"] == 0.8
     assert parent.data.metrics["epsilon"] == pytest.approx(summary["epsilon"])
     tags = parent.data.tags
     assert tags["synthgov.source_hash"] == summary["source_hash"]
