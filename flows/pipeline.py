@@ -8,36 +8,58 @@ interrupt, it is closed in MLflow, summarised, and its locks are released.
 
 from __future__ import annotations
 
+import logging
+
 from prefect import flow
 
+from synthgov import resume as resuming
 from synthgov.params import Params, load_params
+from synthgov.release.approval import wait_for_decision
 from synthgov.tasks import release, run, stages
 from synthgov.workspace import Workspace
+
+log = logging.getLogger("synthgov")
 
 
 @flow(name="synthgov-pipeline", log_prints=True)
 def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str = "params",
              source_path: str | None = None, tracking_uri: str | None = None,
-             summary_json: str | None = None, commit_dvc: bool = False, trigger: str = "manual") -> dict:
+             summary_json: str | None = None, commit_dvc: bool = False, trigger: str = "manual",
+             regenerate: bool = False, resume: str | None = None) -> dict:
     """Run every stage in `workspace`; promote only if every blocking gate passes.
 
-    Deployments pass no `params`: they are loaded from `params_dir` (relative to the workspace),
-    with `source_path` (from a new-source event) overriding data.source.
+    Deployments pass no `params`: they are loaded from `params_dir` (relative to the workspace).
+    A new source (`source_path`, from the watcher's event) is split into training rows and a
+    holdout as data.yaml declares. `regenerate` (the nightly) runs the current release's source
+    again, and samples its model again when the source and params are unchanged (no new spend).
+    `resume` (a run id) continues a run that failed or was killed, keeping its completed stages.
     """
     if params is None:
-        overrides = {"data.source": source_path, "data.format": "auto"} if source_path else {}
+        overrides = {"data.source": source_path, "data.format": "auto", "data.holdout": None} if source_path else {}
         params = load_params(Workspace(workspace).path(params_dir), overrides)
-    tracking = run.start_run(workspace, params, tracking_uri, trigger)
+    if regenerate:
+        params = run.regeneration_params(workspace, params)
+    tracking = run.start_run(workspace, params, tracking_uri, trigger, resume)
+    ws, kept = Workspace(workspace, tracking.run_id), []
     try:
-        stages.ingest_stage(workspace, params, tracking)
-        stages.audit_stage(workspace, params, tracking)
-        stages.train_stage(workspace, params, tracking)
-        stages.generate_stage(workspace, params, tracking)
-        stages.validate_stage(workspace, params, tracking)
-        stages.attack_stage(workspace, params, tracking)
-        release.gate_stage(workspace, params, tracking)
+        for name, task, extra in (("ingest", stages.ingest_stage, {}), ("audit", stages.audit_stage, {}),
+                                  ("train", stages.train_stage, {"reuse_model": regenerate}),
+                                  ("generate", stages.generate_stage, {}), ("validate", stages.validate_stage, {}),
+                                  ("attack", stages.attack_stage, {})):
+            if resume and len(kept) == resuming.RESUMABLE.index(name) and resuming.kept(ws, params, name):
+                kept.append(name)
+                log.info("stage %s: kept from the earlier attempt of run %s (inputs unchanged)", name, resume)
+                continue
+            task(workspace, params, tracking, **extra)
+            resuming.mark_done(ws, params, name)
+        if kept:
+            run.note_kept(workspace, tracking, kept)
+        verdict = release.gate_stage(workspace, params, tracking)
         facts = run.record_lineage(workspace, params, tracking)
-        release.promote_stage(workspace, params, tracking.run_id, facts, tracking)
+        decision = None
+        if params.release.require_approval and verdict["promotable"]:  # a person decides (pauses the flow run)
+            decision = wait_for_decision(ws.run_dir, tracking.run_id, params.release.approval_timeout_seconds)
+        release.promote_stage(workspace, params, tracking.run_id, facts, tracking, decision)
     except BaseException as exc:
         run.finish_run(workspace, params, tracking, exc, summary_json, commit_dvc)
         raise

@@ -11,6 +11,15 @@
                                  draft a schema for review (labels and rounded bounds only)
     synthgov audit --write-contract
                                  regenerate checks/source_contract.json from the params
+    synthgov serve [--workspace DIR --api-url URL --once --until SECONDS]
+                                 operate: Prefect server, deployments, worker, new-source watcher
+    synthgov releases | retire RELEASE_ID --reason TEXT | lineage RELEASE_ID
+                                 review and lifecycle of releases (synthgov.release.commands)
+    synthgov approve RUN_ID --reviewer NAME --note TEXT [--reject]
+                                 decide on a run waiting for approval (release.require_approval)
+    synthgov init DIR --source FILE --target COL --protected A,B [--holdout FILE --positive-label L
+                  --no-header --na-values LIST --epsilon E]
+                                 a workspace for your own table: params, a drafted schema, git, DVC
     synthgov stage NAME          one dvc.yaml stage (what `dvc repro` calls)
     synthgov synthesizers        the registered synthesizer names
 
@@ -43,7 +52,7 @@ def _role_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.target:
         out["data.target"] = args.target
     if args.positive_label:
-        out["data.positive_label"] = args.positive_label
+        out["data.positive_label"] = _labels(args.positive_label)
     if args.protected:
         protected = [c.strip() for c in args.protected.split(",") if c.strip()]
         out["data.protected"] = protected
@@ -55,6 +64,12 @@ def _role_overrides(args: argparse.Namespace) -> dict[str, Any]:
             out["data.intersections"] = [c for c in params.get("intersections", []) if set(c) <= set(protected)]
             out["data.protected_bins"] = {a: v for a, v in params.get("protected_bins", {}).items() if a in protected}
     return out
+
+
+def _labels(text: str) -> str | list[str]:
+    """--positive-label L or L,VARIANT,...: the label, then how some files write it ('>50K.')."""
+    labels = [v.strip() for v in text.split(",") if v.strip()]
+    return labels[0] if len(labels) == 1 else labels
 
 
 def _declared_data(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -88,7 +103,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="show the traceback of an error")
-    p.add_argument("--params-dir", default="params", help="folder of the params YAML files (default: params)")
+    p.add_argument("--params-dir", help="folder of the params YAML files (default: <workspace>/params)")
     p.add_argument("--workspace", default=".", help="folder for artifacts/, releases/, mlflow.db (default: .)")
 
 
@@ -106,6 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rows", type=int, help="synthetic rows to generate")
     run.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
     run.add_argument("--summary-json", help="write the run summary JSON here")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="continue a run that failed or was killed, keeping the stages it completed whose "
+                          "inputs are unchanged (a completed training is not repeated: no new privacy spend)")
+    run.add_argument("--regenerate", action="store_true",
+                     help="what the nightly does: rerun the current release's source, and sample its model "
+                          "again (no new privacy spend) when the source and params are unchanged")
     ev = sub.add_parser("evaluate", help="validate, attack and gate a synthetic file from any tool")
     _common(ev)
     ev.add_argument("--train", required=True, help="the real rows the synthetic file was made from")
@@ -128,11 +149,38 @@ def _parser() -> argparse.ArgumentParser:
                     help="draft a schema and contract from --source for a person to review, and stop")
     au.add_argument("--write-contract", action="store_true",
                     help="regenerate checks/source_contract.json (beside the params folder) and stop")
+    serve = sub.add_parser("serve", help="operate the workspace: Prefect server, deployments, worker, new-source watcher")
+    _common(serve)
+    serve.add_argument("--api-url", help="an existing Prefect server (default: PREFECT_API_URL, else start one)")
+    serve.add_argument("--port", type=int, help="port of the Prefect server started here (default: a free one)")
+    serve.add_argument("--pool", help="work pool name (default: prefect.yaml's)")
+    serve.add_argument("--once", action="store_true",
+                       help="handle the files in incoming/ now, wait for the runs they trigger, then stop")
+    serve.add_argument("--until", type=float, metavar="SECONDS", help="stop after this many seconds")
     stage = sub.add_parser("stage", help="run one stage, as dvc.yaml does")
     _common(stage)
     stage.add_argument("name", choices=["ingest", "audit", "train", "generate", "validate",
                                         "attack", "gate", "promote"])
+    ini = sub.add_parser("init", help="create a workspace for your own table (params, drafted schema, git, DVC)")
+    ini.add_argument("dir", help="the workspace folder to create")
+    ini.add_argument("--source", required=True, help="the private source table (CSV or Parquet)")
+    ini.add_argument("--target", required=True, help="the target column")
+    ini.add_argument("--protected", required=True, help="comma-separated protected columns")
+    ini.add_argument("--holdout", help="a real holdout file the generator never sees (default: split off)")
+    ini.add_argument("--positive-label", help="the target's positive class, then any variants (L or L,L.,...); "
+                                              "needed unless the target is a 0/1 code")
+    ini.add_argument("--header", action=argparse.BooleanOptionalAction, default=True,
+                     help="whether the CSV's first line names the columns (--no-header: columns c0, c1, ...)")
+    ini.add_argument("--na-values", default=",?,NA",
+                     help="comma-separated cells read as missing (default: empty, '?', 'NA')")
+    ini.add_argument("--epsilon", type=float, default=1.0, help="privacy budget of each run (default 1.0)")
+    ini.add_argument("--schema-epsilon", type=float, default=0.2,
+                     help="epsilon spent on the DP bounds of the numeric columns, counted in every release")
+    ini.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     sub.add_parser("synthesizers", help="list the registered synthesizers")
+    from synthgov.release.commands import add_parsers
+
+    add_parsers(sub, _common)
     return parser
 
 
@@ -187,7 +235,7 @@ def _report_error(exc: BaseException, verbose: bool, args: argparse.Namespace | 
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    prefix = {"gate failed": "NOT PROMOTED", "bad input": "error", "refused": "refused", "storage": "error",
+    prefix = {"gate failed": "NOT PROMOTED", "not approved": "NOT PROMOTED", "bad input": "error", "refused": "refused", "storage": "error",
               "internal error": "error", "interrupted": "interrupted"}[outcome]
     print(f"{prefix}: {error_message(exc)}", file=sys.stderr)
     return code
@@ -202,7 +250,8 @@ def _run(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve()
     own_params = Path(args.params_dir).resolve() == workspace / "params"
     summary = pipeline(params=params, workspace=str(workspace), tracking_uri=args.tracking_uri,
-                       summary_json=args.summary_json, commit_dvc=own_params and not overrides)
+                       summary_json=args.summary_json, commit_dvc=own_params and not overrides,
+                       regenerate=args.regenerate, resume=args.resume)
     print(json.dumps({k: summary[k] for k in ("run_id", "promoted", "release_id", "epsilon", "delta",
                                               "neighbouring", "tstr_auc", "trtr_auc", "synthetic_path")}, indent=2))
     return 0
@@ -222,6 +271,64 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from synthgov.init import init
+
+    done = init(Path(args.dir), source=Path(args.source), target=args.target,
+                protected=[c.strip() for c in args.protected.split(",") if c.strip()],
+                holdout=Path(args.holdout) if args.holdout else None,
+                positive_label=[v.strip() for v in args.positive_label.split(",")] if args.positive_label else None,
+                header=args.header, na_values=args.na_values.split(","), epsilon=args.epsilon,
+                schema_epsilon=args.schema_epsilon)
+    print(f"created the workspace {done['workspace']} ({done['rows']} rows, {done['columns']} columns)")
+    print(f"target {done['target']!r}, positive label {done['positive_label']!r}; "
+          f"kept {len(done['kept'])} column(s); DP schema bounds epsilon {done['schema_epsilon']:g}")
+    for col, why in done["excluded"].items():
+        print(f"  excluded {col}: {why}")
+    print("review params/schema.yaml (a note per column):")
+    for col, note in done["review"].items():
+        print(f"  {col}: {note}")
+    print(f"then: cd {args.dir} && synthgov run")
+    return 0
+
+
+def _audit_bare(args: argparse.Namespace) -> int:
+    """`synthgov audit --source F --target T --protected A` with no params: audit against a schema
+    drafted in a temporary folder (what `synthgov init` would write), then forget it."""
+    import shutil
+    import tempfile
+
+    from synthgov.audit.contract import write_contract
+    from synthgov.ingest.readers import read_table
+    from synthgov.init import draft_params
+    from synthgov.params import load_params
+
+    if not args.target or not args.protected:
+        raise ParamsError(f"{args.params_dir}: no params here; to audit a bare table pass --target COL and "
+                          "--protected A[,B...] (or create a workspace: synthgov init)")
+    tmp = Path(tempfile.mkdtemp(prefix="synthgov-audit-"))
+    try:
+        df = read_table(args.source)
+        draft_params(tmp / "params", df, source=args.source, data_source=str(Path(args.source).resolve()),
+                     data_holdout=None, target=args.target,
+                     protected=[c.strip() for c in args.protected.split(",") if c.strip()],
+                     positive_label=[args.positive_label] if args.positive_label else None)
+        write_contract(tmp, load_params(tmp / "params"))
+        if draft_excluded := (_excluded_of(tmp / "params")):
+            print(f"identifier column(s) {draft_excluded}: excluded from any training (synthgov init writes "
+                  "them to data.exclude with the reasons)")
+        args.params_dir, args.target, args.protected, args.positive_label = str(tmp / "params"), None, None, None
+        return _audit(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _excluded_of(params_dir: Path) -> list[str]:
+    import yaml
+
+    return list(yaml.safe_load((params_dir / "data.yaml").read_text()).get("exclude") or [])
+
+
 def _audit(args: argparse.Namespace) -> int:
     from synthgov.audit import audit
     from synthgov.audit.contract import load_contract, propose_contract, write_contract
@@ -233,13 +340,17 @@ def _audit(args: argparse.Namespace) -> int:
     from synthgov.release.promote import ReleaseStore
     from synthgov.workspace import Workspace
 
+    if not (Path(args.params_dir) / "data.yaml").exists() and args.source and not args.write_contract:
+        return _audit_bare(args)
     params = load_params(args.params_dir, _role_overrides(args))
     root = Path(args.params_dir).resolve().parent
     if args.write_contract:
         print(f"wrote {write_contract(root, params)}: review the diff and commit it")
         return 0
     source = args.source or str(Workspace(args.workspace).path(params.data.source))
-    raw = read_table(source) if args.source else read_source(source, params.data.format)
+    d = params.data
+    raw = read_table(source, header=d.header, na_values=d.na_values) if args.source else \
+        read_source(source, d.format, header=d.header, na_values=d.na_values)
     if args.propose_contract:
         draft = propose_contract(raw, params.data.min_group_size)
         Path(args.propose_contract).write_text(json.dumps(draft, indent=1) + "\n")
@@ -302,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     verbose = getattr(args, "verbose", False)
     started = time.time()
     _setup_logging(verbose)
+    if getattr(args, "params_dir", "") is None:
+        args.params_dir = str(Path(args.workspace) / "params")
     try:
+        if args.command == "init":
+            return _init(args)
         if args.command == "run":
             return _run(args)
         if args.command == "stage":
@@ -311,6 +426,17 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "audit":
             return _audit(args)
+        from synthgov.release.commands import COMMANDS
+
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
+        if args.command == "serve":
+            from synthgov.operations.serve import serve
+
+            done = serve(Path(args.workspace), api_url=args.api_url, port=args.port, pool=args.pool, once=args.once,
+                         until=args.until)
+            print(json.dumps({"deployments": done["deployments"], "sources": len(done["announced"])}, indent=2))
+            return 0
         from synthgov.synthesizers import REGISTRY
 
         print("\n".join(sorted(REGISTRY)))

@@ -58,6 +58,17 @@ class AuditFailedError(GateFailedError):
                      "privacy budget was spent:\n" + "\n".join(lines),)
 
 
+class NotApprovedError(SynthgovError):
+    """Raised when a candidate that passed every gate was rejected by its reviewer or not decided in
+    time (release.require_approval). It was quarantined; nothing was promoted."""
+
+    def __init__(self, decision: dict, quarantined: str):
+        self.decision, self.quarantined = decision, quarantined
+        who = f" by {decision['reviewer']}" if decision.get("reviewer") else ""
+        super().__init__(f"the candidate was {decision['decision']}{who} ({decision.get('note') or 'no note'}); "
+                         f"nothing was promoted, the candidate was quarantined in {quarantined}")
+
+
 class WorkspaceError(SynthgovError):
     """Raised when the workspace folder is missing, not a folder, or cannot be written."""
 
@@ -71,7 +82,7 @@ class ReleaseError(SynthgovError):
 
 
 # How a run ended, and the exit code of the command that ran it (documented in the README).
-EXIT_CODES = {"succeeded": 0, "gate failed": 1, "bad input": 2, "refused": 2, "storage": 2,
+EXIT_CODES = {"succeeded": 0, "gate failed": 1, "not approved": 1, "bad input": 2, "refused": 2, "storage": 2,
               "internal error": 3, "interrupted": 130}
 # errors of the file system, not of synthgov: a full disk, a read-only or forbidden folder
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
@@ -91,6 +102,8 @@ def outcome_of(error: BaseException | None) -> tuple[str, int]:
         outcome = "succeeded"
     elif isinstance(error, GateFailedError):
         outcome = "gate failed"
+    elif isinstance(error, NotApprovedError):
+        outcome = "not approved"
     elif isinstance(error, (BusyError, PrivacyBudgetError)):
         outcome = "refused"
     elif isinstance(error, SynthgovError):
@@ -116,3 +129,27 @@ def error_message(error: BaseException) -> str:
                 "workspace writable (or pass --workspace), then run again")
     return (f"internal error: {type(error).__name__} (a bug in synthgov: --verbose shows the traceback, and a "
             "pipeline run keeps it in its folder's error.log)")
+
+
+def transient(error: BaseException | None) -> bool:
+    """An error worth one more try: a network or I/O hiccup, a busy database; never synthgov's own
+    errors, a missing file, a full or read-only disk.
+
+    >>> transient(ConnectionResetError()), transient(SourceError("x")), transient(FileNotFoundError())
+    (True, False, False)
+    """
+    if error is None or isinstance(error, SynthgovError) or _storage(error):
+        return False
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, OSError):
+        return error.errno in {errno.EIO, errno.EAGAIN, errno.ETIMEDOUT, errno.ESTALE, errno.EBUSY}
+    text = f"{type(error).__name__}: {error}".lower()
+    return any(s in text for s in ("database is locked", "connection refused", "connection reset", "timed out",
+                                    "temporarily unavailable"))
+
+
+def retry_transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's retry_condition_fn signature
+    """Prefect's retry condition of the I/O tasks (reading the source, MLflow, DVC): transient errors only."""
+    error = getattr(state, "data", None)
+    return transient(error if isinstance(error, BaseException) else None)

@@ -21,7 +21,7 @@ from typing import Any
 
 from synthgov import locks
 from synthgov.atomic import write_json_atomic
-from synthgov.errors import BusyError
+from synthgov.errors import BusyError, WorkspaceError
 
 log = logging.getLogger("synthgov")
 STATUS = "status.json"
@@ -52,10 +52,24 @@ def source_key(source: str) -> str:
     return "source-" + hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:16]
 
 
-def begin(root: Path, run_id: str, source: str | None, *, on_busy: str, wait_seconds: float) -> None:
+def resumable(root: Path, run_id: str) -> None:
+    """Refuse to resume a run that is alive, that does not exist, or that already succeeded."""
+    status = read_status(root, run_id)
+    if not status:
+        raise WorkspaceError(f"{Path(root) / 'runs' / run_id}: no such run to resume (see runs/ for run ids)")
+    if alive(root, run_id):
+        raise BusyError(f"run {run_id} is still running; it cannot be resumed while it runs")
+    if status.get("state") == "finished":
+        raise WorkspaceError(f"run {run_id} finished; only a run that failed or was killed can be resumed")
+
+
+def begin(root: Path, run_id: str, source: str | None, *, on_busy: str, wait_seconds: float,
+          resumed: bool = False) -> None:
     """Mark the run alive and take its source's lock (waiting or refusing as params say)."""
     root = Path(root)
     fds = [locks.acquire(locks.lock_path(root, f"run-{run_id}"), wait=0)]
+    if fds[0] is None:
+        raise BusyError(f"run {run_id} is already running")
     if source is not None:
         wait = 0 if on_busy == "refuse" else wait_seconds
         fd = locks.acquire(locks.lock_path(root, source_key(source)), wait=wait)
@@ -68,8 +82,11 @@ def begin(root: Path, run_id: str, source: str | None, *, on_busy: str, wait_sec
                    f"waited {wait_seconds:g} s (operations.busy_wait_seconds in params/operations.yaml)"))
         fds.append(fd)
     _HELD[(str(root), run_id)] = fds
+    before = read_status(root, run_id) if resumed else {}
     write_json_atomic(_status_path(root, run_id), {"run_id": run_id, "state": "running", "pid": os.getpid(),
-                                                   "started_at": _now(), "stage": None})
+                                                   "started_at": _now(), "stage": None,
+                                                   **({"resumed_after": before.get("state"),
+                                                       "first_started_at": before.get("started_at")} if resumed else {})})
 
 
 def stage(root: Path, run_id: str, name: str) -> None:

@@ -9,8 +9,6 @@ DVC project run with its own params, writes the run summary and releases the loc
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
 import uuid
@@ -28,6 +26,8 @@ from synthgov.locks import locked
 from synthgov.params import Params
 from synthgov.release import lineage
 from synthgov.release import tracking as trk
+from synthgov.resume import params_digest as params_hash
+from synthgov.tasks.stages import IO_RETRIES
 from synthgov.workspace import STAGES, Workspace
 
 log = logging.getLogger("synthgov")
@@ -37,8 +37,55 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def params_hash(params: Params) -> str:
-    return hashlib.sha256(json.dumps(params.dump(), sort_keys=True).encode()).hexdigest()
+def note_kept(workspace: str, tracking: trk.Tracking, kept: list[str]) -> None:
+    """Tag the resumed run's MLflow parent run with the stages kept from its earlier attempt; a
+    kept training spent its budget in that attempt (this MLflow run logs epsilon 0)."""
+    if not tracking.parent_run_id:
+        return
+    client = tracking.client()
+    client.set_tag(tracking.parent_run_id, "synthgov.kept_stages", ",".join(kept))
+    if "train" in kept:
+        ws = Workspace(workspace, tracking.run_id)
+        client.set_tag(tracking.parent_run_id, "synthgov.model_epsilon", str(ws.read_json("train", "training.json")["epsilon"]))
+        trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0})
+
+
+def regeneration_params(workspace: str, params: Params) -> Params:
+    """The nightly's params: the data settings (source, holdout, format, split) of the current
+    release, so that it regenerates what is live; params' own when nothing is released yet."""
+    from synthgov.release.promote import ReleaseStore
+
+    store = ReleaseStore(Workspace(workspace).root)
+    manifest = store.review_json(store.current(), "manifest.json") if store.current() else None
+    if not manifest:
+        return params
+    data = manifest["params"]["data"]
+    keys = ("source", "holdout", "format", "holdout_fraction", "split_seed")
+    return params.model_copy(update={"data": params.data.model_copy(update={k: data[k] for k in keys})})
+
+
+def _prefect_context() -> dict[str, str]:
+    """The Prefect flow run and deployment this run belongs to (empty outside a flow run)."""
+    from prefect.runtime import deployment, flow_run
+
+    out = {}
+    for key, value in (("prefect_flow_run_id", flow_run.id), ("prefect_flow_run_name", flow_run.name),
+                       ("prefect_deployment", deployment.name)):
+        if value:
+            out[key] = str(value)
+    return out
+
+
+def govern_releases(root: Path, uri: str, ttl_days: float) -> None:
+    """releases/CURRENT decides: never an expired or retired release, and the MLflow alias follows."""
+    from synthgov.release import registry
+    from synthgov.release.lifecycle import Lifecycle
+
+    lifecycle = Lifecycle(root, ttl_days)
+    before, after = lifecycle.enforce()
+    if before != after:
+        registry.mark(uri, before, lifecycle.status(before), found_by="a run's start")
+    registry.sync_alias(uri, after)
 
 
 def preflight(params: Params) -> None:
@@ -53,33 +100,43 @@ def preflight(params: Params) -> None:
     todo, categorical = needs_estimates(params, DPAutoregressive.column_order(params))
     plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
                        preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                       estimates_delta=bool(categorical))
+                       estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
     calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
                     steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
 
 
 @task(name="start-run", cache_policy=NO_CACHE)
-def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger: str = "manual") -> trk.Tracking:
-    """Mark the run alive under its source's lock, close dead runs' records, open the MLflow run."""
+def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger: str = "manual",
+              resume: str | None = None) -> trk.Tracking:
+    """Mark the run alive under its source's lock, close dead runs' records, open the MLflow run.
+
+    With `resume` (a run id), the run continues in that run's folder: every stage whose inputs
+    are unchanged since it completed there is kept, not run again (no new privacy spend)."""
     root = Workspace(workspace).root
     preflight(params)
     if not root.is_dir():
         raise WorkspaceError(f"{root}: the workspace is not a folder; create it (synthgov init) or pass --workspace")
-    run_id = new_run_id()
+    if resume:
+        runs.resumable(root, resume)
+    run_id = resume or new_run_id()
     uri = tracking_uri or trk.default_uri(root)
     runs.begin(root, run_id, str(Workspace(workspace).path(params.data.source)),
-               on_busy=params.operations.on_busy, wait_seconds=params.operations.busy_wait_seconds)
+               on_busy=params.operations.on_busy, wait_seconds=params.operations.busy_wait_seconds,
+               resumed=bool(resume))
     Workspace(workspace, run_id).mark_latest()
     try:
         trk.prepare_store(uri, root)  # MLflow's schema set up once, under the workspace's lock
         runs.recover(root, uri, by=run_id)
+        govern_releases(root, uri, params.release.ttl_days)
         pp = params.privacy
         tags = {"synthgov.git_commit": lineage.git_commit(), "synthgov.version": __version__,
                 "synthgov.params_hash": params_hash(params), "synthgov.synthesizer": params.train.synthesizer,
                 "synthgov.workspace": str(root), "synthgov.trigger": trigger,
                 "synthgov.neighbouring": pp.neighbouring,
-                "synthgov.randomness": "TEST MODE (seeded, not private)" if pp.test_mode else "secret"}
-        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags)
+                "synthgov.randomness": "TEST MODE (seeded, not private)" if pp.test_mode else "secret",
+                **({"synthgov.resumed": "true"} if resume else {}),
+                **{f"synthgov.{k}": v for k, v in _prefect_context().items()}}
+        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags, run_name=f"{run_id} {trigger}"[:250])
     except BaseException:
         runs.end(root, run_id, "failed", error="the run could not be opened")
         raise
@@ -87,7 +144,7 @@ def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger:
     return tracking
 
 
-@task(name="record-lineage", cache_policy=NO_CACHE)
+@task(name="record-lineage", cache_policy=NO_CACHE, **IO_RETRIES)
 def record_lineage(workspace: str, params: Params, tracking: trk.Tracking) -> dict[str, str]:
     """DVC md5 of the source snapshot and the synthetic output, as parent-run tags."""
     ws = Workspace(workspace, tracking.run_id)
@@ -140,7 +197,11 @@ def summarize(ws: Workspace, params: Params, tracking: trk.Tracking | None, erro
         "gates": [{"name": r["name"], "passed": r["passed"], "score": r["score"], "threshold": r["threshold"],
                    "severity": r["severity"]} for r in results],
         "failed_gates": [r["name"] for r in results if not r["passed"] and r["severity"] == "block"],
+        "warn_gates": [r["name"] for r in results if not r["passed"] and r["severity"] == "warn"],
+        "approval": read("promote", "approval.json") or None,
         "epsilon": training.get("epsilon", 0.0), "delta": training.get("delta", 0.0),
+        "epsilon_this_run": training.get("epsilon_this_run", training.get("epsilon", 0.0)),
+        "model_reused_from": training.get("reused_from"),
         "neighbouring": params.privacy.neighbouring, "test_mode": params.privacy.test_mode,
         "randomness": training.get("randomness"),
         "rows_released": training.get("rows_released"),
@@ -154,6 +215,31 @@ def summarize(ws: Workspace, params: Params, tracking: trk.Tracking | None, erro
         "run_folder": str(ws.run_dir), "error": error_message(error) if error is not None else None,
         "error_stage": status.get("stage") if error is not None else None,
     }
+
+
+def _tell_prefect(summary: dict[str, Any], error: BaseException | None) -> None:
+    """Inside a Prefect flow run: a summary artifact linking the MLflow run and the release, and an
+    event when a source version's privacy budget is exhausted (automations can notify on it)."""
+    from prefect.runtime import flow_run
+
+    if not flow_run.id:
+        return
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.events import emit_event
+
+    from synthgov.errors import PrivacyBudgetError
+
+    lines = [f"**{summary['outcome']}** (exit {summary['exit_code']})", "",
+             f"- synthgov run: `{summary['run_id']}`", f"- MLflow run: `{summary['mlflow_run_id']}`",
+             f"- release: `{summary['release_id']}`" if summary["release_id"] else "- release: none",
+             f"- epsilon this run: {summary['epsilon_this_run']:.4g} (neighbouring {summary['neighbouring']})"]
+    if summary["error"]:
+        lines.append(f"- error: {summary['error']}")
+    create_markdown_artifact(markdown="\n".join(lines), key="synthgov-run", description="synthgov run summary")
+    if isinstance(error, PrivacyBudgetError) and summary.get("source_hash"):
+        emit_event(event="synthgov.budget.exhausted",
+                   resource={"prefect.resource.id": f"synthgov.source.{summary['source_hash'][:16]}"},
+                   payload={"message": summary["error"], "run_id": summary["run_id"]})
 
 
 @task(name="finish-run", cache_policy=NO_CACHE)
@@ -175,8 +261,8 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: Ba
         if summary_json:
             write_json_atomic(ws.path(summary_json), summary)
         trk.log_json(tracking, tracking.parent_run_id, "summary.json", summary)
+        trk.review_page(tracking, summary)
         client = tracking.client()
-        client.set_tag(tracking.parent_run_id, "synthgov.outcome", summary["outcome"])
         if error is not None:
             client.set_tag(tracking.parent_run_id, "synthgov.error", summary["error"][:4000])
             if summary["error_stage"]:
@@ -185,6 +271,7 @@ def finish_run(workspace: str, params: Params, tracking: trk.Tracking, error: Ba
             trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0})
         trk.finish_pipeline(tracking, "FINISHED" if summary["exit_code"] == 0 else
                             "KILLED" if summary["outcome"] == "interrupted" else "FAILED")
+        _tell_prefect(summary, error)
     finally:
         outcome = outcome_of(error)[0]
         runs.end(ws.root, tracking.run_id, "finished" if error is None else outcome,

@@ -8,8 +8,11 @@ logging happens only when a Tracking is given. The gate and promote tasks are in
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import shutil
 import time
 from typing import Any
 
@@ -19,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from synthgov.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
 from synthgov.checks import CheckResult
-from synthgov.errors import AuditFailedError, RegistryError, SourceError
+from synthgov.errors import AuditFailedError, RegistryError, SourceError, retry_transient
 from synthgov.params import Params
 from synthgov.release import tracking as trk
 from synthgov.release.promote import ReleaseStore
@@ -38,7 +41,12 @@ def candidate_frames(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             pd.read_parquet(ws.file("generate", "synthetic.parquet")))
 
 
-@task(name="ingest", cache_policy=NO_CACHE)
+# I/O tasks retry transient errors with backoff (synthgov.errors.transient); a stage that spends
+# privacy budget never retries.
+IO_RETRIES = {"retries": 2, "retry_delay_seconds": [2, 15], "retry_condition_fn": retry_transient}
+
+
+@task(name="ingest", cache_policy=NO_CACHE, **IO_RETRIES)
 def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
     """Snapshot the source and the holdout into the run's ingest/, content-hashed."""
     from synthgov.ingest import ingest
@@ -47,8 +55,8 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
 
     ws, d = _ws(workspace, tracking), params.data
     begin_stage(ws, "ingest")
-    source = read_source(ws.path(d.source), d.format)
-    holdout = read_source(ws.path(d.holdout), d.format) if d.holdout else None
+    source = read_source(ws.path(d.source), d.format, header=d.header, na_values=d.na_values)
+    holdout = read_source(ws.path(d.holdout), d.format, header=d.header, na_values=d.na_values) if d.holdout else None
     train, held, manifest = ingest(source, holdout, params, source_name=str(ws.path(d.source)),
                                    holdout_name=str(ws.path(d.holdout)) if d.holdout else "holdout",
                                    split_key=split_key(params.privacy.test_mode, d.split_seed, ws.root))
@@ -61,8 +69,7 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
         if run_id:
             trk.log_metrics(tracking, run_id, {"train_rows": manifest["train_rows"],
                                                "holdout_rows": manifest["holdout_rows"]})
-            trk.log_source_dataset(tracking, [run_id, tracking.parent_run_id], manifest["source_hash"],
-                                   d.source, manifest["columns"], manifest["train_rows"])
+            trk.log_datasets(tracking, [run_id, tracking.parent_run_id], manifest, d.source, d.holdout)
             trk.log_json(tracking, run_id, "snapshot.json", manifest)
     log.info("ingest: %d training rows, %d holdout rows, source %s", manifest["train_rows"],
              manifest["holdout_rows"], manifest["source_hash"][:12])
@@ -115,10 +122,66 @@ def planned_spend(params: Params, canary: bool = False) -> tuple[float, float]:
     return times * params.privacy.epsilon, times * (params.privacy.delta or 1e-5)
 
 
+def training_fingerprint(params: Params) -> str:
+    """What a trained model depends on besides its rows: the schema, the column roles, the privacy
+    and training params (the budget caps excluded)."""
+    d = params.dump()
+    kept = {"schema": d["schema"], "train": d["train"],
+            "privacy": {k: v for k, v in d["privacy"].items() if k not in ("budget_epsilon", "budget_delta")},
+            "data": {k: d["data"][k] for k in ("target", "positive_label", "exclude")}}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def reusable_release(ws: Workspace, params: Params, snapshot: dict[str, Any]) -> str | None:
+    """The current release, if its model was trained on exactly these training and holdout rows
+    with the same params (operations.retrain: on-change), so sampling it again spends nothing."""
+    store = ReleaseStore(ws.root)
+    current = store.current()
+    if current is None or params.operations.retrain != "on-change":
+        return None
+    manifest = store.review_json(current, "manifest.json") or {}
+    before = store.review_json(current, "snapshot.json") or {}
+    same_rows = all(before.get(k) == snapshot[k] for k in ("source_hash", "train_hash", "holdout_hash"))
+    if same_rows and manifest.get("training_fingerprint") == training_fingerprint(params) and \
+            (store.review / current / "model").is_dir():
+        return current
+    return None
+
+
+def _reuse(ws: Workspace, params: Params, release: str, tracking: trk.Tracking | None) -> dict[str, Any]:
+    """Take the model of `release` instead of training: no mechanism reads the rows, no budget."""
+    from synthgov.privacy.ledger import PrivacyLedger
+
+    review, out = ReleaseStore(ws.root).review / release, ws.stage_dir("train")
+    shutil.copytree(review / "model", out / "model", dirs_exist_ok=True)
+    if (review / "trained_rows.parquet").is_file():
+        shutil.copy2(review / "trained_rows.parquet", out / "trained_rows.parquet")
+    report = json.loads((review / "training.json").read_text())
+    spent = PrivacyLedger(ws.root).spent(ws.read_json("ingest", "snapshot.json")["source_hash"])
+    report.update(reused_from=release, epsilon_this_run=0.0, delta_this_run=0.0, epsilon_cumulative=spent[0],
+                  delta_cumulative=spent[1], train_seconds=0.0)
+    write_json_atomic(out / "training.json", report)
+    with trk.stage_run(tracking, "train") as run_id:
+        if run_id:
+            client = tracking.client()
+            trk.log_metrics(tracking, tracking.parent_run_id, {"epsilon": 0.0, "delta": 0.0,
+                                                               "epsilon_cumulative": spent[0]})
+            client.set_tag(tracking.parent_run_id, "synthgov.model_reused_from", release)
+            client.set_tag(tracking.parent_run_id, "synthgov.model_epsilon", str(report["epsilon"]))
+            trk.log_checks(tracking, [run_id, tracking.parent_run_id], [CheckResult.model_validate(c)
+                                                                        for c in report.get("checks", [])])
+    log.info("train: unchanged source and params: the model of release %s is sampled again "
+             "(post-processing: epsilon 0 for this run; the model's own epsilon is %.4g)", release, report["epsilon"])
+    return report
+
+
 @task(name="train", cache_policy=NO_CACHE)
-def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                reuse_model: bool = False) -> dict[str, Any]:
     """Reserve the budget, fit the chosen synthesizer (DP-SGD for DP ones), commit the spend, and
-    save the model with its training report and the positions of the rows it trained on."""
+    save the model with its training report and the positions of the rows it trained on. With
+    `reuse_model` (the nightly), the current release's model is taken instead when it was trained
+    on these very rows with these params: no new training, no new spend."""
     from synthgov.privacy.ledger import PrivacyLedger
     from synthgov.privacy.randomness import dp_randomness
     from synthgov.release.gate import privacy_check
@@ -130,6 +193,9 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     pp, tp = params.privacy, params.train
     train = pd.read_parquet(ws.file("ingest", "train.parquet"))
     snapshot = ws.read_json("ingest", "snapshot.json")
+    release = reusable_release(ws, params, snapshot) if reuse_model else None
+    if release is not None:
+        return _reuse(ws, params, release, tracking)
     synth = get_synthesizer(tp.synthesizer)()
     ledger, run = PrivacyLedger(ws.root), ws.run_id or new_run_id()
     eps, delta = planned_spend(params)

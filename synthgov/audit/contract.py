@@ -34,7 +34,8 @@ _KEPT_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", 
 
 
 def _fingerprint(params: Params) -> str:
-    declared = {"schema": {c: s.model_dump(mode="json") for c, s in params.schema_.items()},
+    declared = {"schema": {c: s.model_dump(mode="json", exclude={"bounds"} if s.bounds == "declared" else None)
+                           for c, s in params.schema_.items()},
                 "audit": params.audit.model_dump(mode="json", include={"min_rows", "max_rows", "column_order",
                                                                         "max_null_rate", "identifier_unique_ratio"})}
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
@@ -53,12 +54,13 @@ def contract_from_params(params: Params) -> dict[str, Any]:
     for col, spec in params.schema_.items():
         exp.append({"type": "expect_column_to_exist", "kwargs": {"column": col}})
         if spec.type == "numeric":
-            exp.append({"type": "expect_column_values_to_be_between",
-                        "kwargs": {"column": col, "min_value": spec.lower, "max_value": spec.upper}})
+            if spec.bounds == "declared":  # DP-estimated bounds are expected to cut tails (clipped)
+                exp.append({"type": "expect_column_values_to_be_between",
+                            "kwargs": {"column": col, "min_value": spec.lower, "max_value": spec.upper}})
             # a numeric column as unique as a record number is an identifier, not a measurement
             exp.append({"type": "expect_column_proportion_of_unique_values_to_be_between",
                         "kwargs": {"column": col, "max_value": ap.identifier_unique_ratio}})
-        elif spec.categories:  # undeclared categories are estimated with DP at training time
+        elif spec.categories and not spec.other:  # undeclared ones: estimated with DP at training time
             exp.append({"type": "expect_column_values_to_be_in_set",
                         "kwargs": {"column": col, "value_set": list(spec.categories)}})
         exp.append({"type": "expect_column_values_to_not_be_null",

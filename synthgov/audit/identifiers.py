@@ -23,7 +23,7 @@ from synthgov.stats import suppress
 
 PATTERNS = {
     "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
-    "phone number": re.compile(r"^\+?[\d][\d\s().-]{6,}\d$"),
+    "phone number": re.compile(r"^(?!-?\d+\.\d+$)\+?[\d][\d\s().-]{6,}\d$"),  # not a plain decimal
     "national-ID-like": re.compile(r"^(\d{3}-\d{2}-\d{4}|[A-Z]{2}\d{6}[A-D]?|\d{9,12})$"),
     "personal name": re.compile(r"^[A-Z][a-z]+(?:[ '-][A-Z][a-z]+)+$"),
 }

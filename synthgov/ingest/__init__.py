@@ -48,6 +48,28 @@ def holdout_mask(df: pd.DataFrame, fraction: float, key: bytes) -> np.ndarray:
     return keyed / float(2**64) < fraction
 
 
+def canonical_labels(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The target's labels as declared: the variants of the positive label (data.positive_label as
+    a list: the label first, then how some files write it, e.g. '>50K.') become the label, and when
+    the target declares `other: true` (synthgov init with --positive-label) any other class
+    becomes "Other".
+
+    >>> from synthgov.params import ColumnSchema, DataParams
+    >>> p = type("P", (), {"data": DataParams(target="y", positive_label=[">50K", ">50K."]),
+    ...                    "schema_": {"y": ColumnSchema(type="categorical", categories=[">50K", "Other"], other=True)}})()
+    >>> canonical_labels(pd.DataFrame({"y": [">50K.", "<=50K", ">50K", None]}), p)["y"].tolist()
+    ['>50K', 'Other', '>50K', None]
+    """
+    target, d = params.data.target, params.data
+    if target not in df.columns:
+        return df
+    labels = df[target].replace({v: d.positive_label for v in d.label_variants}) if d.label_variants else df[target]
+    spec = params.schema_.get(target)
+    if spec is not None and spec.other and spec.categories:
+        labels = labels.where(labels.isna() | labels.isin(spec.categories), "Other")
+    return df if labels is df[target] else df.assign(**{target: labels})
+
+
 def _check_usable(df: pd.DataFrame, params: Params, origin: str) -> None:
     """Refuse a source nothing can be learnt or measured from: no rows, or one class of the target."""
     if len(df) == 0:
@@ -69,6 +91,7 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
     # identifier findings on the columns that conform() drops: names and reasons only
     identifiers = detect_identifiers(source[undeclared], params) if undeclared else []
     train, type_errors = conform(source, params.schema_, source_name)
+    train = canonical_labels(train, params)
     _check_usable(train, params, source_name)
     source_hash = content_hash(train)
     if holdout is None:
@@ -78,6 +101,7 @@ def ingest(source: pd.DataFrame, holdout: pd.DataFrame | None, params: Params, *
         split = f"keyed split per row: fraction {params.data.holdout_fraction}"
     else:
         held, holdout_errors = conform(holdout, params.schema_, holdout_name)
+        held = canonical_labels(held, params)
         split = "declared holdout file"
     if len(held) == 0:
         raise SourceError(f"{holdout_name}: the holdout has no rows; pass a holdout file with rows, or raise "

@@ -77,8 +77,15 @@ def _check_names(path: Path, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet source file, every column as read (conformed later)."""
+NA_VALUES = ("", "?", "NA")
+
+
+def read_table(path: str | Path, *, header: bool = True, na_values: list[str] | tuple[str, ...] = NA_VALUES
+               ) -> pd.DataFrame:
+    """Read a CSV or Parquet source file, every column as read (conformed later).
+
+    A CSV without a header line (`header=False`) gets the column names c0, c1, ...; `na_values`
+    are the cells read as missing (CSV only)."""
     path = Path(path)
     if path.is_dir() or not path.exists():
         raise SourceError(f"{path}: source file not found; pass an existing CSV or Parquet file")
@@ -89,7 +96,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix.endswith(".parquet") or suffix.endswith(".pq"):
             return _check_names(path, _stable(path, pd.read_parquet))
         if ".csv" in suffix or ".gz" in suffix:
-            read = lambda p: pd.read_csv(p, dtype=str, skipinitialspace=True, na_values=["", "?", "NA"])  # noqa: E731
+            def read(p):
+                df = pd.read_csv(p, dtype=str, skipinitialspace=True, na_values=list(na_values),
+                                 keep_default_na=False, header=0 if header else None)
+                return df.rename(columns=lambda i: f"c{i}") if not header else df
             return _check_names(path, _stable(path, read))
     except SourceError:
         raise
@@ -99,13 +109,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise SourceError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet")
 
 
-def read_source(path: str | Path, fmt: str) -> pd.DataFrame:
+def read_source(path: str | Path, fmt: str, *, header: bool = True,
+                na_values: list[str] | tuple[str, ...] = NA_VALUES) -> pd.DataFrame:
     """Read a source in the declared format ('uci-adult' or 'auto' by extension)."""
     if fmt == "uci-adult":
         if not Path(path).is_file():
             raise SourceError(f"{path}: source file not found; set data.source in params/data.yaml")
         return read_adult(Path(path))
-    return read_table(path)
+    return read_table(path, header=header, na_values=na_values)
 
 
 def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
@@ -131,7 +142,8 @@ def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
                 type_errors[col] = bad
             out[col] = values.astype(float)
         else:
-            text = series.astype("string").str.strip()
+            # a code written as a float ("1.0", as pandas writes an integer column with NaNs) is the code "1"
+            text = series.astype("string").str.strip().str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
             out[col] = text.astype(object).where(series.notna(), np.nan)
     return pd.DataFrame(out, index=df.index).reset_index(drop=True), type_errors
 

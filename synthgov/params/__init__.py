@@ -21,7 +21,7 @@ from synthgov.errors import ParamsError
 from synthgov.params.schema import ColumnSchema, _Frozen
 from synthgov.params.sections import (  # noqa: F401  (re-exported: the section models)
     GATE_NAMES, SECTIONS, AttackParams, AuditParams, DataParams, FairnessParams, GateSpec, GatesParams,
-    GenerateParams, OperationsParams, PrivacyParams, TrainParams, ValidateParams,
+    GenerateParams, OperationsParams, PrivacyParams, ReleaseParams, TrainParams, ValidateParams,
 )
 
 
@@ -38,6 +38,7 @@ class Params(_Frozen):
     attack: AttackParams
     gates: GatesParams
     operations: OperationsParams = OperationsParams()
+    release: ReleaseParams = ReleaseParams()
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -62,7 +63,8 @@ class Params(_Frozen):
                 raise ValueError(f"data.reference_population names '{attr}', which is not protected")
             if abs(sum(shares.values()) - 1.0) > 0.01:
                 raise ValueError(f"data.reference_population.{attr} shares must sum to 1")
-        for col in [*self.data.protected, *self.data.exclude, *sum(self.data.intersections, [])]:
+        # data.exclude may name undeclared columns (identifiers synthgov init found): ingest drops them
+        for col in [*self.data.protected, *sum(self.data.intersections, [])]:
             if col not in cols:
                 raise ValueError(f"column '{col}' in data.yaml is not declared in schema.yaml")
         for col in self.data.protected:
@@ -119,7 +121,7 @@ class Params(_Frozen):
 
 
 FILES = ["data", "schema", "privacy", "train", "generate", "audit", "validate", "attack", "gates"]
-OPTIONAL_FILES = ["operations"]  # a missing optional file means its defaults
+OPTIONAL_FILES = ["operations", "release"]  # a missing optional file means its defaults
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class ColumnSchema(_Frozen):
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False
     nullable: bool = False
+    # declared: public bounds, a value beyond them breaks the data contract; dp: bounds estimated with
+    # DP (synthgov init), values beyond them are expected and clipped in training
+    bounds: Literal["declared", "dp"] = "declared"
 
     @property
     def needs_dp_estimate(self) -> bool:

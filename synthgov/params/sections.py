@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,6 +20,9 @@ class DataParams(_Frozen):
     split_seed: int = 0
     target: str = "income"
     positive_label: str = ">50K"
+    # other spellings of the positive label in some files (e.g. '>50K.'): mapped to it at ingest.
+    # In data.yaml, write positive_label as a list: the label first, then its variants.
+    label_variants: list[str] = Field(default_factory=list)
     protected: list[str] = Field(default_factory=lambda: ["sex", "race", "age"])
     protected_bins: dict[str, list[float]] = Field(default_factory=dict)
     intersections: list[list[str]] = Field(default_factory=list)
@@ -27,6 +30,21 @@ class DataParams(_Frozen):
     reference_gap: float = Field(0.10, gt=0.0, lt=1.0)
     exclude: list[str] = Field(default_factory=list)
     min_group_size: int = Field(20, ge=1)
+    # CSV files: whether the first line names the columns (without one, columns are c0, c1, ...),
+    # and the cells read as missing
+    header: bool = True
+    na_values: list[str] = Field(default_factory=lambda: ["", "?", "NA"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_list(cls, values: Any) -> Any:
+        label = values.get("positive_label") if isinstance(values, dict) else None
+        if isinstance(label, list):
+            if not label or not all(isinstance(v, str) for v in label):
+                raise ValueError("positive_label as a list needs the label first, then its variants (strings)")
+            values = {**values, "positive_label": label[0],
+                      "label_variants": [*values.get("label_variants", []), *label[1:]]}
+        return values
 
 
 class PrivacyParams(_Frozen):
@@ -46,6 +64,8 @@ class PrivacyParams(_Frozen):
     max_grad_norm: float = Field(1.0, gt=0.0)
     count_epsilon: float = Field(0.05, gt=0.0)
     preprocessing_epsilon: float = Field(0.1, gt=0.0)
+    # spent once, by synthgov init, on the DP bounds of a drafted schema; counted in every release
+    schema_epsilon: float = Field(0.0, ge=0.0)
     budget_epsilon: float = Field(10.0, gt=0.0)
     budget_delta: float = Field(1e-4, gt=0.0, lt=1.0)
     test_mode: bool = False
@@ -196,11 +216,38 @@ class OperationsParams(_Frozen):
     """How runs share a workspace (params/operations.yaml, optional: these are the defaults).
 
     One run per source at a time: a second run of the same source waits up to busy_wait_seconds
-    for the first to end (on_busy: wait) or is refused at once (on_busy: refuse).
+    for the first to end (on_busy: wait) or is refused at once (on_busy: refuse). A nightly run
+    samples the current release's model again when its source and params are unchanged (retrain:
+    on-change), or always retrains (retrain: always). `synthgov serve` watches `incoming` for new
+    source files (considered once their size has not changed for settle_seconds), moves them into
+    `sources` under their content hash (the nightly's schedule is declared in prefect.yaml).
     """
 
     on_busy: Literal["wait", "refuse"] = "wait"
     busy_wait_seconds: float = Field(3600.0, ge=0.0)
+    retrain: Literal["on-change", "always"] = "on-change"
+    incoming: str = "incoming"
+    sources: str = "data/sources"
+    settle_seconds: float = Field(2.0, ge=0.0)
+
+
+class ReleaseParams(_Frozen):
+    """How releases are governed (params/release.yaml, optional: these are the defaults).
+
+    A release expires ttl_days after its promotion and is then never CURRENT (the nightly
+    regenerates before that). With require_approval, a candidate that passed every gate waits up to
+    approval_timeout_seconds for a reviewer's decision (`synthgov approve`, or the Prefect UI form)
+    and is not promoted without one. intended_uses and prohibited_uses go on every dataset card.
+    """
+
+    ttl_days: float = Field(30.0, gt=0.0)
+    require_approval: bool = False
+    approval_timeout_seconds: float = Field(86400.0, gt=0.0)
+    intended_uses: list[str] = ["software development and testing", "teaching and exploratory analysis",
+                                "prototyping models to be validated again on the real data"]
+    prohibited_uses: list[str] = ["decisions about any real person",
+                                  "re-identification or linking with other data",
+                                  "publishing statistics as if they were the source's own"]
 
 
 class GateSpec(_Frozen):
@@ -273,4 +320,5 @@ SECTIONS: dict[str, type[_Frozen]] = {
     "attack": AttackParams,
     "gates": GatesParams,
     "operations": OperationsParams,
+    "release": ReleaseParams,
 }

@@ -16,6 +16,7 @@ replace-one by the PLD accountant only (one row replaced moves a sampled sum by 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from synthgov.errors import PrivacyBudgetError
@@ -24,8 +25,9 @@ RELATIONS = ("add-remove", "replace-one")
 
 
 def plan_budget(*, epsilon: float, delta: float, count_epsilon: float, preprocessing_epsilon: float,
-                estimates: bool, estimates_delta: bool) -> dict[str, float]:
-    """The slices of a run's (epsilon, delta): counts, preprocessing (when `estimates`), training.
+                estimates: bool, estimates_delta: bool, schema_epsilon: float = 0.0) -> dict[str, float]:
+    """The slices of a run's (epsilon, delta): counts, preprocessing (when `estimates`), the DP
+    bounds of a drafted schema (`schema_epsilon`, synthgov init), training.
 
     >>> plan_budget(epsilon=1.0, delta=1e-5, count_epsilon=0.05, preprocessing_epsilon=0.1,
     ...             estimates=False, estimates_delta=False)["training_epsilon"]
@@ -33,15 +35,17 @@ def plan_budget(*, epsilon: float, delta: float, count_epsilon: float, preproces
     """
     pre_eps = preprocessing_epsilon if estimates else 0.0
     pre_delta = delta / 10.0 if estimates and estimates_delta else 0.0
-    training = epsilon - count_epsilon - pre_eps
+    training = epsilon - count_epsilon - pre_eps - schema_epsilon
     if training <= 0.05 * epsilon:
         raise PrivacyBudgetError(
             f"privacy.epsilon = {epsilon:g} leaves {training:g} for training after the DP counts "
-            f"({count_epsilon:g}) and the DP preprocessing ({pre_eps:g}); raise privacy.epsilon, lower "
-            "privacy.count_epsilon or privacy.preprocessing_epsilon, or declare every column's "
+            f"({count_epsilon:g}), the DP preprocessing ({pre_eps:g}) and the DP schema bounds "
+            f"({schema_epsilon:g}); raise privacy.epsilon, lower privacy.count_epsilon, "
+            "privacy.preprocessing_epsilon or privacy.schema_epsilon, or declare every column's "
             "categories and bounds in params/schema.yaml (declared values cost nothing)")
     return {"count_epsilon": count_epsilon, "preprocessing_epsilon": pre_eps, "preprocessing_delta": pre_delta,
-            "training_epsilon": round(training, 12), "training_delta": delta - pre_delta}
+            "schema_epsilon": schema_epsilon, "training_epsilon": round(training, 12),
+            "training_delta": delta - pre_delta}
 
 
 def _pld_epsilon(sigma: float, q: float, steps: int, delta: float, neighbouring: str) -> float:
@@ -70,7 +74,9 @@ def epsilon_spent(*, noise_multiplier: float, sample_rate: float, steps: int, de
 
     acc = create_accountant(mechanism=accountant)
     acc.history = [(noise_multiplier, sample_rate, steps)]
-    return float(acc.get_epsilon(delta=delta))
+    with warnings.catch_warnings():  # Opacus' note that its widest RDP order was the best one
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+        return float(acc.get_epsilon(delta=delta))
 
 
 def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
@@ -88,8 +94,11 @@ def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: 
         from opacus.accountants.utils import get_noise_multiplier
 
         try:
-            return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                                              steps=steps, accountant=accountant, epsilon_tolerance=0.005))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+                warnings.filterwarnings("ignore", category=RuntimeWarning)  # log(0) while PRV searches
+                return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                                  steps=steps, accountant=accountant, epsilon_tolerance=0.005))
         except ValueError:
             raise unmeetable from None
     spent = lambda s: epsilon_spent(noise_multiplier=s, sample_rate=sample_rate, steps=steps,  # noqa: E731

@@ -83,7 +83,7 @@ class PrivacyLedger:
         with self._locked() as entries:
             eps, dlt = self._total(entries, source_hash)
             if eps + epsilon > budget_epsilon * (1 + 1e-9) or dlt + delta > budget_delta * (1 + 1e-9):
-                runs = len({e["run_id"] for e in entries if e["source_hash"] == source_hash})
+                runs = len({e["run_id"] for e in entries if e["source_hash"] == source_hash and e["epsilon"]})
                 raise PrivacyBudgetError(
                     f"source version {source_hash[:12]} has spent epsilon = {eps:g}, delta = {dlt:g} over "
                     f"{runs} run(s); this run would add epsilon = {epsilon:g}, delta = {delta:g} ({purpose}), "
@@ -116,6 +116,12 @@ class PrivacyLedger:
             for e in open_:
                 e.update(status=ABANDONED, settled_at=_now())
             return len(open_)
+
+    def record(self, source_hash: str, run_id: str, purpose: str, **facts: Any) -> None:
+        """An event in the ledger's history that spends nothing (e.g. a release's retirement)."""
+        with self._locked() as entries:
+            entries.append({"source_hash": source_hash, "run_id": run_id, "purpose": purpose, "status": "recorded",
+                            "epsilon": 0.0, "delta": 0.0, "at": _now(), **facts})
 
     def open_reservations(self) -> list[dict[str, Any]]:
         """Reservations not yet committed or cancelled (a running or a dead run's)."""

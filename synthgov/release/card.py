@@ -31,7 +31,8 @@ def _guarantee(privacy: dict[str, Any]) -> str:
 
 
 def public_card(*, release_id: str, created_at: str, previous_release: str | None, source_version: str,
-                training: dict[str, Any], blocking_gates: list[str], code: dict[str, str]) -> dict[str, Any]:
+                training: dict[str, Any], blocking_gates: list[str], code: dict[str, str],
+                expires_at: str, uses: dict[str, list[str]], approval: dict[str, Any]) -> dict[str, Any]:
     """The card of a promoted release, from the training report's DP outputs and public facts."""
     budget = training.get("budget", {})
     privacy = {
@@ -39,6 +40,7 @@ def public_card(*, release_id: str, created_at: str, previous_release: str | Non
         "accountant": training.get("accountant"), "randomness": training.get("randomness"),
         "slices": {"counts": budget.get("count_epsilon", 0.0),
                    "preprocessing": training.get("preprocessing", {}).get("epsilon", 0.0),
+                   "schema": budget.get("schema_epsilon", 0.0),
                    "training": training.get("epsilon_training", training["epsilon"])},
         "noise_multiplier": training.get("noise_multiplier"), "steps": training.get("steps"),
         "sample_rate": training.get("sample_rate"), "max_grad_norm": training.get("max_grad_norm"),
@@ -48,8 +50,10 @@ def public_card(*, release_id: str, created_at: str, previous_release: str | Non
              else "DP count of the training rows (Laplace)")
     return {
         "title": f"Synthetic data release {release_id}", "synthetic": True, "notice": NOTICE,
-        "release_id": release_id, "created_at": created_at, "previous_release": previous_release,
-        "source_version": source_version,
+        "release_id": release_id, "created_at": created_at, "expires_at": expires_at,
+        "previous_release": previous_release, "source_version": source_version,
+        "intended_uses": uses["intended"], "prohibited_uses": uses["prohibited"],
+        "approval": {k: approval.get(k) for k in ("required", "decision", "reviewer", "at")},
         "generator": {"synthesizer": training["synthesizer"], **code},
         "privacy": privacy,
         "rows": {"synthetic": training["rows_released"], "basis": basis,
@@ -71,7 +75,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- Source version: `{card['source_version']}` (an opaque id; the data owner can match it)",
         f"- Generator: {card['generator']['synthesizer']}, synthgov {card['generator'].get('version')}, "
         f"code `{card['generator'].get('commit')}`, params `{str(card['generator'].get('params_hash'))[:12]}`",
-        f"- Rows: {rows['synthetic']} ({rows['basis']})", "",
+        f"- Rows: {rows['synthetic']} ({rows['basis']})",
+        f"- Expires: {card['expires_at']} (synthetic data is perishable: do not use it after this date)",
+        f"- Approval: {_approval_line(card['approval'])}", "",
+        *_uses(card),
         "## Privacy", "", p["guarantee"], "",
         f"- epsilon {p['epsilon']:.4g} = counts {p['slices']['counts']:.3g} + preprocessing "
         f"{p['slices']['preprocessing']:.3g} + training {p['slices']['training']:.4g}; delta {p['delta']:.3g}",
@@ -84,3 +91,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         card["review"], "",
     ]
     return "\n".join(lines)
+
+
+def _approval_line(approval: dict[str, Any]) -> str:
+    if not approval.get("required"):
+        return "not required by the data owner's params (release.require_approval: false)"
+    return f"{approval.get('decision')} by {approval.get('reviewer')} at {approval.get('at')}"
+
+
+def _uses(card: dict[str, Any]) -> list[str]:
+    return ["## Intended uses", "", *[f"- {u}" for u in card["intended_uses"]], "",
+            "## Prohibited uses", "", *[f"- {u}" for u in card["prohibited_uses"]], ""]

@@ -5,8 +5,10 @@ A promoted candidate is split in two bundles:
   (card.json, card.md: DP outputs and public facts only, synthgov.release.card) and a manifest of
   the files with their SHA-256. Nothing computed from the private rows without DP.
 - review/<release_id>/: the review bundle, for the data owner and the reviewers they appoint. The
-  audit, training, validation and attack reports, the gate verdicts with every score, and the
-  full lineage (source content hash, DVC md5s). Marked as holding statistics of the private data.
+  audit, training, validation and attack reports, the gate verdicts with every score, the full
+  lineage (source content hash, DVC md5s), and the trained model with the positions of the rows
+  it trained on (so that a nightly run on an unchanged source can sample a fresh table from it
+  without spending budget). Marked as holding statistics of the private data.
 A candidate that fails its gates goes whole to quarantine/<run_id>/, which is a review bundle too.
 
 Each bundle is copied into a hidden staging folder, flushed to disk, then renamed into place in one
@@ -55,15 +57,19 @@ def _place(files: list[Path], extra: dict[str, Any], target: Path) -> Path:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     for f in files:
-        shutil.copy2(f, staging / f.name)
+        if f.is_dir():
+            shutil.copytree(f, staging / f.name)
+        else:
+            shutil.copy2(f, staging / f.name)
     for name, payload in extra.items():
         if isinstance(payload, str):
             write_text_atomic(staging / name, payload)
         else:
             write_json_atomic(staging / name, payload)
-    for f in staging.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    for f in staging.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
     try:
         os.rename(staging, target)
     except OSError:
@@ -98,14 +104,17 @@ class ReleaseStore:
         return self.review_json(self.current(), name)
 
     def promote(self, public: list[Path], card: dict[str, Any], render: Callable[[dict[str, Any]], str],
-                review: list[Path], review_manifest: dict[str, Any], release_id: str) -> Path:
+                review: list[Path], review_manifest: dict[str, Any], release_id: str,
+                review_card: Callable[[dict[str, Any]], dict[str, Any | str]] | None = None) -> Path:
         """Place the review bundle, then the public release, then move CURRENT to it, under the
-        workspace's releases lock (so each card names the release it really succeeds)."""
+        workspace's releases lock (so each card names the release it really succeeds).
+        `review_card(public card)` gives extra files of the review bundle (name -> JSON or text)."""
         with locked(self.root, "releases", wait=600, what="the release store"):
             self.releases.mkdir(parents=True, exist_ok=True)
             self.review.mkdir(parents=True, exist_ok=True)
             card = {**card, "previous_release": self.current()}
-            _place(review, {"manifest.json": {**review_manifest, "release_id": release_id},
+            extra = review_card(card) if review_card else {}
+            _place(review, {**extra, "manifest.json": {**review_manifest, "release_id": release_id},
                             "NOTICE.md": REVIEW_NOTICE.format(release_id=release_id)}, self.review / release_id)
             manifest = {"release_id": release_id, "card": "card.json",
                         "files": {f.name: _sha256(f) for f in public}}

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from synthgov.checks import CheckResult
 
 EXPERIMENT = "synthgov"
-REGISTERED_NAME = "synthgov-release"
 
 
 class Tracking(BaseModel):
@@ -87,7 +86,10 @@ def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any
     run = client.create_run(exp_id, run_name=run_name or f"pipeline-{run_id}",
                             tags={**tags, "synthgov.run_id": run_id})
     flat: dict[str, str] = {}
-    _flatten("", {k: v for k, v in params.items() if k != "schema"}, flat)
+    logged = {k: v for k, v in params.items() if k != "schema"}
+    if isinstance(logged.get("gates"), dict) and "gates" in logged["gates"]:  # gates.<name>.severity, not gates.gates.
+        logged["gates"] = logged["gates"]["gates"]
+    _flatten("", logged, flat)
     items = [Param(k, v[:6000]) for k, v in flat.items()]
     for i in range(0, len(items), 100):
         client.log_batch(run.info.run_id, params=items[i:i + 100])
@@ -169,35 +171,63 @@ def log_json(tracking: Tracking, run_id: str, name: str, payload: Any) -> None:
         client.log_artifact(run_id, str(path))
 
 
-def log_source_dataset(tracking: Tracking, run_ids: list[str], digest: str, source: str,
-                       columns: list[str], rows: int) -> None:
-    """mlflow.log_input for the source: its content digest, schema and row count, no rows."""
+def log_datasets(tracking: Tracking, run_ids: list[str], snapshot: dict[str, Any], source: str,
+                 holdout: str | None) -> None:
+    """mlflow.log_input for the training rows (context `training`) and the holdout (context
+    `evaluation`): content digest, schema and row count; never a row."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
-    dataset = Dataset(name="source", digest=digest[:36], source_type="local", source=json.dumps(
-        {"uri": source}), schema=json.dumps({"columns": columns}), profile=json.dumps({"num_rows": rows}))
+    schema = json.dumps({"columns": snapshot["columns"]})
+    inputs = []
+    for name, key, uri, rows, context in (
+            ("source", "source_hash", source, snapshot["train_rows"], "training"),
+            ("holdout", "holdout_hash", holdout or f"{source} (split: {snapshot.get('holdout_split')})",
+             snapshot["holdout_rows"], "evaluation")):
+        dataset = Dataset(name=name, digest=snapshot[key][:36], source_type="local",
+                          source=json.dumps({"uri": uri}), schema=schema, profile=json.dumps({"num_rows": rows}))
+        inputs.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)]))
     for rid in run_ids:
-        tracking.client().log_inputs(rid, datasets=[DatasetInput(
-            dataset, tags=[InputTag("mlflow.data.context", "source")])])
+        tracking.client().log_inputs(rid, datasets=inputs)
+
+
+def review_page(tracking: Tracking, summary: dict[str, Any]) -> None:
+    """What a reviewer sees first on the parent run: tags for the verdict (promoted, failed and
+    warn gates, release, outcome), a readable run name, and a description leading with the verdict."""
+    client = tracking.client()
+    trigger = client.get_run(tracking.parent_run_id).data.tags.get("synthgov.trigger", "manual")
+    failed, warned = summary["failed_gates"], summary["warn_gates"]
+    tags = {"synthgov.promoted": str(bool(summary["promoted"])).lower(), "synthgov.outcome": summary["outcome"],
+            "synthgov.failed_gates": ", ".join(failed) or "none", "synthgov.warn_gates": ", ".join(warned) or "none",
+            "synthgov.release_id": summary["release_id"] or "none"}
+    if summary.get("approval") and summary["approval"].get("required"):
+        a = summary["approval"]
+        tags.update({"synthgov.approval": str(a.get("decision")), "synthgov.approval.reviewer": str(a.get("reviewer")),
+                     "synthgov.approval.note": str(a.get("note") or "")[:4000]})
+    verdict = (f"PROMOTED as release {summary['release_id']}" if summary["promoted"] else
+               f"NOT PROMOTED ({summary['outcome']})")
+    lines = [f"## {verdict}", "",
+             f"- Blocking gates failed: {', '.join(failed) or 'none'}",
+             f"- Warn gates failed (they do not block): {', '.join(warned) or 'none'}",
+             f"- epsilon {summary['epsilon']:.4g}, delta {summary['delta']:.3g} ({summary['neighbouring']}); "
+             f"this run spent epsilon {summary['epsilon_this_run']:.4g}",
+             f"- Trigger: {trigger}; synthgov run `{summary['run_id']}`"]
+    if summary.get("error"):
+        lines.append(f"- Error: {summary['error'][:2000]}")
+    if "synthgov.approval" in tags:
+        lines.append(f"- Approval: {tags['synthgov.approval']} by {tags['synthgov.approval.reviewer']}")
+    tags["mlflow.note.content"] = "\n".join(lines)
+    for k, v in tags.items():
+        client.set_tag(tracking.parent_run_id, k, v)
+    name = (f"release {summary['release_id']}" if summary["promoted"] else f"{summary['run_id']} {summary['outcome']}")
+    client.update_run(tracking.parent_run_id, name=f"{name} · {trigger}"[:250])
+
+
+def log_severities(tracking: Tracking, run_id: str, checks: list[CheckResult]) -> None:
+    """Each gate's severity (block or warn) as a tag gate.<name>.severity beside its metrics."""
+    client = tracking.client()
+    for c in checks:
+        client.set_tag(run_id, f"gate.{c.name}.severity", c.severity)
 
 
 def finish_pipeline(tracking: Tracking, status: str) -> None:
     tracking.client().set_terminated(tracking.parent_run_id, status=status)
-
-
-def register_release(tracking: Tracking, release_id: str, artifact_path: str) -> str:
-    """Register the release as a new version of the 'synthgov-release' model; alias 'current' moves to it."""
-    from mlflow.exceptions import MlflowException
-
-    client = tracking.client()
-    try:
-        client.get_registered_model(REGISTERED_NAME)
-    except MlflowException:
-        client.create_registered_model(
-            REGISTERED_NAME, description="Promoted synthgov releases; alias 'current' is live.")
-    run = client.get_run(tracking.parent_run_id)
-    version = client.create_model_version(
-        REGISTERED_NAME, source=f"{run.info.artifact_uri}/{artifact_path}",
-        run_id=tracking.parent_run_id, tags={"release_id": release_id})
-    client.set_registered_model_alias(REGISTERED_NAME, "current", version.version)
-    return version.version

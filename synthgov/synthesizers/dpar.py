@@ -95,7 +95,7 @@ class DPAutoregressive:
             # the run could get, so a refusal here is certain, and spends nothing)
             plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
                                preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                               estimates_delta=bool(categorical))
+                               estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
             calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
                             steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
             self.mechanisms_started = True
@@ -109,7 +109,7 @@ class DPAutoregressive:
             delta = params.delta_for(n_public)
             budget = plan_budget(epsilon=pp.epsilon, delta=delta, count_epsilon=pp.count_epsilon,
                                  preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                                 estimates_delta=bool(categorical))
+                                 estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
         else:
             counts = {"rows": n, "rows_outside_schema": int(outside.sum())}
             n_public, delta, budget = n, 0.0, {"preprocessing_epsilon": math.inf, "preprocessing_delta": 0.0}
@@ -142,7 +142,8 @@ class DPAutoregressive:
                                   delta=budget["training_delta"], accountant=pp.accountant,
                                   neighbouring=pp.neighbouring)
             other = both_relations(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=budget["training_delta"])
-            report.update(epsilon=pp.count_epsilon + pre["epsilon"] + spent, delta=delta, epsilon_training=spent,
+            report.update(epsilon=pp.count_epsilon + pre["epsilon"] + pp.schema_epsilon + spent, delta=delta,
+                          epsilon_training=spent,
                           epsilon_training_by_relation=other, budget=budget, noise_multiplier=sigma,
                           accountant=pp.accountant)
         else:

@@ -131,6 +131,26 @@ def test_sigkill_at_every_stage_leaves_the_release_and_the_ledger_sound(api_env,
         assert {r.info.status for r in runs} <= {"FINISHED", "KILLED"}  # the stage in progress: KILLED
     assert not PrivacyLedger(ws).open_reservations()
     assert not client.search_runs([exp.experiment_id], "attributes.status = 'RUNNING'")
+    # Run: resume the run killed as validation started
+    victim = next(r for r, s in killed.items() if s == "validate")
+    spent = [e for e in PrivacyLedger(ws).entries() if e["run_id"] == victim]
+    resumed = _start(ws, api_env, "--resume", victim, "--summary-json", str(ws / "resumed.json"))
+    out, _ = resumed.communicate(timeout=600)
+    # Assert: it keeps the four completed stages (no second training, no new spend) and promotes
+    assert resumed.returncode == 0, out[-3000:]
+    for stage in ("ingest", "audit", "train", "generate"):
+        assert f"stage {stage}: kept from the earlier attempt of run {victim}" in out
+    assert "stage validate: started" in out and "stage train: started" not in out
+    assert [e for e in PrivacyLedger(ws).entries() if e["run_id"] == victim] == spent
+    summary = json.loads((ws / "resumed.json").read_text())
+    assert summary["run_id"] == victim and summary["promoted"]
+    assert json.loads((ws / "runs" / victim / "status.json").read_text())["state"] == "finished"
+    latest = client.search_runs([exp.experiment_id], f"tags.`synthgov.run_id` = '{victim}' and tags.`synthgov.resumed` = 'true'")
+    assert [r.data.tags["synthgov.kept_stages"] for r in latest] == ["ingest,audit,train,generate"]
+    # a finished run cannot be resumed again
+    again = _start(ws, api_env, "--resume", victim)
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 2 and "only a run that failed or was killed can be resumed" in out
 
 
 def test_three_runs_at_once_on_a_fresh_workspace(api_env, adult, tmp_path):
@@ -142,7 +162,8 @@ def test_three_runs_at_once_on_a_fresh_workspace(api_env, adult, tmp_path):
     ws = _workspace(tmp_path, adult, sources=2)
     # Run
     procs = [_start(ws, api_env, "--summary-json", str(ws / f"s{i}.json"), *source)
-             for i, source in enumerate(([], [], ["--source", str(ws / "data" / "source1.csv")]))]
+             for i, source in enumerate(([], [], ["--source", str(ws / "data" / "source1.csv"),
+                                                  "--holdout", str(ws / "data" / "holdout.csv")]))]
     outs = [p.communicate(timeout=900)[0] for p in procs]
     # Assert: none crashed, all promoted
     assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(o[-2000:] for o in outs)

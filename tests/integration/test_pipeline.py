@@ -172,12 +172,28 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     assert tags["synthgov.source_hash"] == summary["source_hash"]
     assert len(tags["synthgov.git_commit"]) >= 7
     assert parent.inputs.dataset_inputs[0].dataset.digest == summary["source_hash"][:36]
+    contexts = {d.dataset.name: [t.value for t in d.tags] for d in parent.inputs.dataset_inputs}
+    assert contexts == {"source": ["training"], "holdout": ["evaluation"]}
+    # the reviewer's page: verdict tags, each gate's severity, a readable name, the verdict on top
+    assert tags["synthgov.promoted"] == "true" and tags["synthgov.failed_gates"] == "none"
+    assert tags["synthgov.release_id"] == summary["release_id"] and tags["synthgov.trigger"] == "manual"
+    assert tags["gate.tstr_ratio.severity"] == "block" and tags["gate.audit_proxies.severity"] == "warn"
+    assert parent.info.run_name == f"release {summary['release_id']} · manual"
+    assert tags["mlflow.note.content"].startswith(f"## PROMOTED as release {summary['release_id']}")
+    assert "gates.tstr_ratio.severity" in parent.data.params
     children = client.search_runs([parent.info.experiment_id],
                                   f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert {c.data.tags["synthgov.stage"] for c in children} == {
         "ingest", "audit", "train", "generate", "validate", "attack", "gate", "promote"}
     alias = client.get_model_version_by_alias("synthgov-release", "current")
     assert alias.run_id == parent.info.run_id
+    assert alias.tags["synthgov.source_hash"] == summary["source_hash"]
+    assert float(alias.tags["synthgov.epsilon"]) == pytest.approx(summary["epsilon"], rel=1e-5)
+    assert alias.tags["synthgov.neighbouring"] == "add-remove" and "passed" in alias.tags["synthgov.gates"]
+    assert alias.description.startswith(f"# Dataset card of synthetic release {summary['release_id']}")
+    review_card = json.loads((ws / "review" / summary["release_id"] / "card.json").read_text())
+    assert {g["name"] for g in review_card["gates"]} == {g["name"] for g in summary["gates"]}
+    assert review_card["intended_uses"] and review_card["prohibited_uses"] and review_card["expires_at"]
 
     # Assert: DVC versioned the run; dvc.lock holds the same md5 as the MLflow tag
     lock = yaml.safe_load((ws / "dvc.lock").read_text())
@@ -204,6 +220,9 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     assert _tree_digest(ws / "releases") == before
     assert (ws / "quarantine" / failed["run_id"] / "synthetic.parquet").is_file()
     assert client.get_run(failed["mlflow_run_id"]).info.status == "FAILED"
+    failed_tags = client.get_run(failed["mlflow_run_id"]).data.tags
+    assert failed_tags["synthgov.promoted"] == "false" and failed_tags["synthgov.failed_gates"] == "tstr_ratio"
+    assert failed_tags["mlflow.note.content"].startswith("## NOT PROMOTED (gate failed)")
     assert client.get_model_version_by_alias("synthgov-release", "current").run_id == parent.info.run_id
 
     # Assert: the Prefect flow run ended Failed, its message naming the gate, score and threshold

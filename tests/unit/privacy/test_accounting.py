@@ -74,3 +74,13 @@ def test_replace_one_needs_the_pld_accountant(params_dir):
 
     with pytest.raises(ParamsError, match=re.escape("neighbouring 'replace-one' needs accountant 'pld'")):
         load_params(params_dir, {"privacy.neighbouring": "replace-one"})
+
+
+def test_the_schema_slice_comes_out_of_training():
+    from synthgov.privacy.accounting import plan_budget
+
+    plan = plan_budget(epsilon=1.0, delta=1e-5, count_epsilon=0.05, preprocessing_epsilon=0.1, estimates=True,
+                       estimates_delta=True, schema_epsilon=0.2)
+    assert plan["schema_epsilon"] == 0.2 and plan["training_epsilon"] == pytest.approx(0.65)
+    assert plan["count_epsilon"] + plan["preprocessing_epsilon"] + plan["schema_epsilon"] + \
+        plan["training_epsilon"] == pytest.approx(1.0)
