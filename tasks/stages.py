@@ -314,7 +314,7 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     begin_stage(ws, "attack")
     train, holdout, synthetic = candidate_frames(ws)
     members = trained_members(ws, train)
-    report, checks, distances = attack(synthetic, members, holdout, params)
+    report, checks, distances = attack(synthetic, members, holdout, params, guarantee=_guarantee(ws))
     if params.attack.canary_pairs:
         report["canary"], canary = _canary(ws, members, params)
         checks += [canary] if canary else []
@@ -330,6 +330,19 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     for c in checks:
         log.info("attack: %s", c.describe())
     return report
+
+
+def _guarantee(ws: Workspace) -> tuple[float, float] | None:
+    """The (epsilon, delta) the candidate carries when it holds against an adversary with our code
+    and params: a DP training with secret randomness (never in test mode, never without DP)."""
+    if not ws.has("train", "training.json"):
+        return None
+    training = ws.read_json("train", "training.json")
+    epsilon, delta = training.get("epsilon"), training.get("delta")
+    if training.get("test_mode", True) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) \
+            or not isinstance(delta, (int, float)):
+        return None
+    return float(epsilon), float(delta)
 
 
 def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[str, Any], CheckResult | None]:
