@@ -9,6 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers on two cores: one math thread each
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
 import synthgov  # noqa: F401  (turns telemetry off before any tool is imported)
 
 REPO = Path(__file__).resolve().parent.parent

@@ -45,9 +45,20 @@ def _suffix(path: Path) -> str:
 
 
 def _emit(event: str, resource: dict[str, str], payload: dict[str, Any]) -> None:
-    from prefect.events import emit_event
+    """Send one event to the server that PREFECT_API_URL names now, and return once it is sent.
 
-    emit_event(event=event, resource=resource, payload=payload)
+    Not prefect.events.emit_event: it hands events to a process-wide worker cached by client type,
+    not by server, so a process that has talked to another Prefect server before keeps sending
+    there, and it sends in the background (an event may still be queued when serve stops)."""
+    from prefect.events import Event
+    from prefect.events.clients import get_events_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def send() -> None:
+        async with get_events_client() as client:
+            await client.emit(Event(event=event, resource=resource, payload=payload))
+
+    run_coro_as_sync(send())
 
 
 class Watcher:

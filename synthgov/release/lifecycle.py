@@ -39,7 +39,9 @@ def _parse(stamp: str | None) -> datetime | None:
 
 
 def expires_at(created_at: str, ttl_days: float) -> str:
-    """>>> expires_at("2026-01-01T00:00:00+00:00", 30)
+    """When a release made at `created_at` expires.
+
+    >>> expires_at("2026-01-01T00:00:00+00:00", 30)
     '2026-01-31T00:00:00+00:00'
     """
     return (_parse(created_at) + timedelta(days=ttl_days)).isoformat(timespec="seconds")

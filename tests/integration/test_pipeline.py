@@ -69,8 +69,8 @@ def workspace(tmp_path, adult) -> Path:
 
 
 # every number a public card may hold: DP outputs and public constants
-_CARD_NUMBERS = {"epsilon", "delta", "counts", "preprocessing", "training", "noise_multiplier", "steps", "sample_rate",
-                 "max_grad_norm", "synthetic", "dp_rows_outside_schema"}
+_CARD_NUMBERS = {"epsilon", "delta", "counts", "preprocessing", "schema", "training", "noise_multiplier", "steps",
+                 "sample_rate", "max_grad_norm", "synthetic", "dp_rows_outside_schema"}
 
 
 def _numbers(node, key=""):
