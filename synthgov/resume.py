@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from synthgov.atomic import write_json_atomic
+from synthgov.atomic import sha256_file, write_json_atomic
 from synthgov.params import Params
 from synthgov.workspace import Workspace
 
@@ -26,14 +26,6 @@ RESUMABLE = ("ingest", "audit", "train", "generate", "validate", "attack")
 
 def params_digest(params: Params) -> str:
     return hashlib.sha256(json.dumps(params.dump(), sort_keys=True).encode()).hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _record_path(ws: Workspace, stage: str) -> Path:
@@ -51,7 +43,7 @@ def _record(ws: Workspace, stage: str) -> dict[str, Any] | None:
 def outputs(ws: Workspace, stage: str) -> dict[str, str]:
     """sha256 of every file under the run's folder of `stage`, by relative path."""
     root = ws.run_dir / stage
-    return {str(p.relative_to(root)): _file_digest(p) for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def fingerprint(ws: Workspace, params: Params, stage: str) -> str | None:
@@ -61,7 +53,7 @@ def fingerprint(ws: Workspace, params: Params, stage: str) -> str | None:
     if stage == "ingest":
         for declared in (params.data.source, params.data.holdout):
             path = ws.path(declared) if declared else None
-            parts.append(_file_digest(path) if path is not None and path.is_file() else None)
+            parts.append(sha256_file(path) if path is not None and path.is_file() else None)
     for earlier in RESUMABLE[:RESUMABLE.index(stage)]:
         record = _record(ws, earlier)
         if record is None:

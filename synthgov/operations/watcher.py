@@ -14,7 +14,6 @@ No value of the file is read but its bytes for the hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,19 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from synthgov.atomic import write_json_atomic
+from synthgov.atomic import sha256_file, write_json_atomic
 
 log = logging.getLogger("synthgov")
 IN_TRANSIT = (".tmp", ".part", ".crdownload", ".partial")
 EVENT = "synthgov.source.arrived"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _suffix(path: Path) -> str:
@@ -101,7 +92,7 @@ class Watcher:
             if not self._ready(path, now):
                 continue
             self._seen.pop(path, None)
-            digest = sha256_of(path)
+            digest = sha256_file(path)
             index = self._index()
             if digest in index:
                 log.info("watcher: %s has the content of an earlier source (%s): nothing to do", path.name,

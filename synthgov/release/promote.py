@@ -19,14 +19,13 @@ interrupted run cannot change or half-write one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from synthgov.atomic import fsync_dir, write_json_atomic, write_text_atomic
+from synthgov.atomic import fsync_dir, sha256_file, write_json_atomic, write_text_atomic
 from synthgov.errors import ReleaseError
 from synthgov.locks import locked
 
@@ -38,14 +37,6 @@ scores, row counts and content hashes. It is for the data owner and the reviewer
 under the same access rules as the source itself. Never publish it or attach it to the release:
 the public release is releases/{release_id}/, which holds only the synthetic table and DP outputs.
 """
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _place(files: list[Path], extra: dict[str, Any], target: Path) -> Path:
@@ -117,7 +108,7 @@ class ReleaseStore:
             _place(review, {**extra, "manifest.json": {**review_manifest, "release_id": release_id},
                             "NOTICE.md": REVIEW_NOTICE.format(release_id=release_id)}, self.review / release_id)
             manifest = {"release_id": release_id, "card": "card.json",
-                        "files": {f.name: _sha256(f) for f in public}}
+                        "files": {f.name: sha256_file(f) for f in public}}
             target = _place(public, {"card.json": card, "card.md": render(card), "manifest.json": manifest},
                             self.releases / release_id)
             self.set_current(release_id)
