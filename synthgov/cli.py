@@ -309,24 +309,17 @@ def _audit_bare(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="synthgov-audit-"))
     try:
         df = read_table(args.source)
-        draft_params(tmp / "params", df, source=args.source, data_source=str(Path(args.source).resolve()),
-                     data_holdout=None, target=args.target,
-                     protected=[c.strip() for c in args.protected.split(",") if c.strip()],
-                     positive_label=[args.positive_label] if args.positive_label else None)
+        draft = draft_params(tmp / "params", df, source=args.source, data_source=str(Path(args.source).resolve()),
+                             data_holdout=None, target=args.target,
+                             protected=[c.strip() for c in args.protected.split(",") if c.strip()],
+                             positive_label=[v.strip() for v in args.positive_label.split(",")] if args.positive_label else None)
         write_contract(tmp, load_params(tmp / "params"))
-        if draft_excluded := (_excluded_of(tmp / "params")):
-            print(f"identifier column(s) {draft_excluded}: excluded from any training (synthgov init writes "
-                  "them to data.exclude with the reasons)")
+        for col, why in sorted(draft.exclude.items()):
+            print(f"excluded from any training: {col} ({why}); synthgov init writes it to data.exclude")
         args.params_dir, args.target, args.protected, args.positive_label = str(tmp / "params"), None, None, None
         return _audit(args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _excluded_of(params_dir: Path) -> list[str]:
-    import yaml
-
-    return list(yaml.safe_load((params_dir / "data.yaml").read_text()).get("exclude") or [])
 
 
 def _audit(args: argparse.Namespace) -> int:
