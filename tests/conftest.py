@@ -69,12 +69,3 @@ def seeded(seed: int = 0):
 def small(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return df.sample(n=n, random_state=seed).reset_index(drop=True)
 
-
-# the longest files first, so that the two pytest-xdist workers (--dist loadfile) end together
-# instead of one running the SIGKILL test alone at the end
-SLOW_FIRST = ("test_faults.py", "test_operations.py", "test_approval.py", "test_concurrency.py", "test_pipeline.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
