@@ -43,21 +43,18 @@ def _lighten(ws: Path) -> None:
         path.write_text(yaml.safe_dump(content))
 
 
-def _private_values(df: pd.DataFrame, target: str) -> tuple[set[str], set[float]]:
-    """The category labels (beyond 0/1 codes and the target's) and the extreme values of the rows."""
-    labels, extremes = set(), set()
+def _private_labels(df: pd.DataFrame, target: str) -> set[str]:
+    """The category labels of the rows' text columns (the target's are declared by the person)."""
+    labels = set()
     for col in df.columns:
         values = df[col].dropna()
-        numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().all() and len(numbers):
-            extremes |= {float(numbers.min()), float(numbers.max())}
-        elif col != target:
+        if col != target and pd.to_numeric(values, errors="coerce").isna().any():
             labels |= {str(v) for v in values.unique()}
-    return labels, extremes
+    return labels
 
 
 def _assert_nothing_copied(ws: Path, df: pd.DataFrame, table: pt.Table) -> None:
-    labels, extremes = _private_values(df, table.target)
+    labels = _private_labels(df, table.target)
     schema = yaml.safe_load((ws / "params" / "schema.yaml").read_text())
     grid = set(EDGES.tolist()) | {float(np.floor(e)) for e in EDGES} | {float(np.ceil(e)) for e in EDGES}
     for col, spec in schema.items():
