@@ -13,6 +13,7 @@ import logging
 from prefect import flow
 
 from synthgov import resume as resuming
+from synthgov.parallel import flow_fans_out, settle
 from synthgov.params import Params, load_params
 from synthgov.release.approval import wait_for_decision
 from synthgov.tasks import release, run, stages
@@ -25,7 +26,7 @@ log = logging.getLogger("synthgov")
 def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str = "params",
              source_path: str | None = None, tracking_uri: str | None = None,
              summary_json: str | None = None, commit_dvc: bool = False, trigger: str = "manual",
-             regenerate: bool = False, resume: str | None = None) -> dict:
+             regenerate: bool = False, resume: str | None = None, artifact_root: str | None = None) -> dict:
     """Run every stage in `workspace`; promote only if every blocking gate passes.
 
     Deployments pass no `params`: they are loaded from `params_dir` (relative to the workspace).
@@ -33,15 +34,17 @@ def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str
     holdout as data.yaml declares. `regenerate` (the nightly) runs the current release's source
     again, and samples its model again when the source and params are unchanged (no new spend).
     `resume` (a run id) continues a run that failed or was killed, keeping its completed stages.
+    Run with a Dask task runner (synthgov.parallel), validate and attack run at the same time.
     """
     if params is None:
         overrides = {"data.source": source_path, "data.format": "auto", "data.holdout": None} if source_path else {}
         params = load_params(Workspace(workspace).path(params_dir), overrides)
     if regenerate:
         params = run.regeneration_params(workspace, params)
-    tracking = run.start_run(workspace, params, tracking_uri, trigger, resume)
+    tracking = run.start_run(workspace, params, tracking_uri, trigger, resume, artifact_root)
     ws, kept = Workspace(workspace, tracking.run_id), []
     try:
+        checks = []  # validate and attack: at the same time when the task runner is Dask's
         for name, task, extra in (("ingest", stages.ingest_stage, {}), ("audit", stages.audit_stage, {}),
                                   ("train", stages.train_stage, {"reuse_model": regenerate}),
                                   ("generate", stages.generate_stage, {}), ("validate", stages.validate_stage, {}),
@@ -50,8 +53,12 @@ def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str
                 kept.append(name)
                 log.info("stage %s: kept from the earlier attempt of run %s (inputs unchanged)", name, resume)
                 continue
+            if name in ("validate", "attack") and flow_fans_out():
+                checks.append((name, task.submit(workspace, params, tracking)))
+                continue
             task(workspace, params, tracking, **extra)
             resuming.mark_done(ws, params, name)
+        settle(checks, lambda name: resuming.mark_done(ws, params, name))
         if kept:
             run.note_kept(workspace, tracking, kept)
         verdict = release.gate_stage(workspace, params, tracking)

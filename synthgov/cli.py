@@ -107,6 +107,27 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", default=".", help="folder for artifacts/, releases/, mlflow.db (default: .)")
 
 
+def _scale(p: argparse.ArgumentParser) -> None:
+    """Where a run keeps its records and runs its heavy checks (README: "Beyond one machine")."""
+    p.add_argument("--tracking-uri", help="MLflow tracking store, e.g. postgresql://user@host:5432/mlflow (the "
+                                          "password in PGPASSWORD or ~/.pgpass); default: MLFLOW_TRACKING_URI, "
+                                          "else sqlite:///<workspace>/mlflow.db")
+    p.add_argument("--artifact-root", help="where MLflow keeps this workspace's artifacts when its experiment is "
+                                           "created (a folder or a URI); default: SYNTHGOV_ARTIFACT_ROOT, else "
+                                           "<workspace>/mlartifacts")
+    p.add_argument("--task-runner", choices=["default", "dask"], default="default",
+                   help="dask: validate and attack at the same time, their parts fanned out on Dask "
+                        "(a local cluster, one process per core, unless --dask-address)")
+    p.add_argument("--dask-address", help="an existing Dask scheduler (tcp://host:8786) for --task-runner dask")
+
+
+def _runner(flow, args: argparse.Namespace):
+    from synthgov.parallel import task_runner
+
+    runner = task_runner(args.task_runner, args.dask_address)
+    return flow if runner is None else flow.with_options(task_runner=runner)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synthgov", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--protected", help="comma-separated protected columns")
     run.add_argument("--epsilon", type=float, help="privacy budget of this run")
     run.add_argument("--rows", type=int, help="synthetic rows to generate")
-    run.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
+    _scale(run)
     run.add_argument("--summary-json", help="write the run summary JSON here")
     run.add_argument("--resume", metavar="RUN_ID",
                      help="continue a run that failed or was killed, keeping the stages it completed whose "
@@ -135,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--target", help="target column (overrides data.target)")
     ev.add_argument("--positive-label", help="positive class of the target")
     ev.add_argument("--protected", help="comma-separated protected columns")
-    ev.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
+    _scale(ev)
     ev.add_argument("--summary-json", help="write the summary JSON here")
     au = sub.add_parser("audit", help="audit a source alone, or draft / regenerate its data contract")
     _common(au)
@@ -249,9 +270,10 @@ def _run(args: argparse.Namespace) -> int:
     params = load_params(args.params_dir, overrides)
     workspace = Path(args.workspace).resolve()
     own_params = Path(args.params_dir).resolve() == workspace / "params"
-    summary = pipeline(params=params, workspace=str(workspace), tracking_uri=args.tracking_uri,
-                       summary_json=args.summary_json, commit_dvc=own_params and not overrides,
-                       regenerate=args.regenerate, resume=args.resume)
+    summary = _runner(pipeline, args)(
+        params=params, workspace=str(workspace), tracking_uri=args.tracking_uri, artifact_root=args.artifact_root,
+        summary_json=args.summary_json, commit_dvc=own_params and not overrides, regenerate=args.regenerate,
+        resume=args.resume)
     print(json.dumps({k: summary[k] for k in ("run_id", "promoted", "release_id", "epsilon", "delta",
                                               "neighbouring", "tstr_auc", "trtr_auc", "synthetic_path")}, indent=2))
     return 0
@@ -264,9 +286,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     overrides = {"data.source": str(Path(args.train).resolve()), "data.format": "auto",
                  "data.holdout": str(Path(args.holdout).resolve()), **_role_overrides(args)}
     params = load_params(args.params_dir, overrides)
-    summary = evaluate(params=params, synthetic_path=str(Path(args.synthetic).resolve()),
-                       workspace=str(Path(args.workspace).resolve()), tracking_uri=args.tracking_uri,
-                       summary_json=args.summary_json)
+    summary = _runner(evaluate, args)(
+        params=params, synthetic_path=str(Path(args.synthetic).resolve()), workspace=str(Path(args.workspace).resolve()),
+        tracking_uri=args.tracking_uri, artifact_root=args.artifact_root, summary_json=args.summary_json)
     print(json.dumps({k: summary[k] for k in ("run_id", "gates_passed", "tstr_auc", "trtr_auc")}, indent=2))
     return 0
 

@@ -81,6 +81,10 @@ class ReleaseError(SynthgovError):
     """Raised when the release store is inconsistent or a promotion cannot complete."""
 
 
+class TrackingStoreError(SynthgovError):
+    """Raised when the MLflow tracking store (PostgreSQL, a server) cannot be reached or set up."""
+
+
 # How a run ended, and the exit code of the command that ran it (documented in the README).
 EXIT_CODES = {"succeeded": 0, "gate failed": 1, "not approved": 1, "bad input": 2, "refused": 2, "storage": 2,
               "internal error": 3, "interrupted": 130}
@@ -106,6 +110,8 @@ def outcome_of(error: BaseException | None) -> tuple[str, int]:
         outcome = "not approved"
     elif isinstance(error, (BusyError, PrivacyBudgetError)):
         outcome = "refused"
+    elif isinstance(error, TrackingStoreError):
+        outcome = "storage"
     elif isinstance(error, SynthgovError):
         outcome = "bad input"
     elif isinstance(error, KeyboardInterrupt):

@@ -127,7 +127,8 @@ def recover(root: Path, tracking_uri: str | None, by: str) -> list[str]:
     if tracking_uri:
         from synthgov.release.tracking import close_dead_runs
 
-        close_dead_runs(tracking_uri, lambda rid: alive(root, rid), by)
+        # a store shared with other workspaces holds their runs too: only this workspace's are judged
+        close_dead_runs(tracking_uri, lambda rid: alive(root, rid) or not (root / "runs" / rid).is_dir(), by)
     for run_id in dead:
         log.warning("run %s had died during a stage; its records are closed as killed", run_id)
     return dead

@@ -59,7 +59,9 @@ def begin_stage(ws: Workspace, stage: str) -> None:
     import logging
 
     from synthgov import runs
+    from synthgov.parallel import worker_logging
 
+    worker_logging()
     if ws.run_id:
         runs.stage(ws.root, ws.run_id, stage)
     logging.getLogger("synthgov").info("stage %s: started", stage)

@@ -107,11 +107,12 @@ def preflight(params: Params) -> None:
 
 @task(name="start-run", cache_policy=NO_CACHE)
 def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger: str = "manual",
-              resume: str | None = None) -> trk.Tracking:
+              resume: str | None = None, artifact_root: str | None = None) -> trk.Tracking:
     """Mark the run alive under its source's lock, close dead runs' records, open the MLflow run.
 
     With `resume` (a run id), the run continues in that run's folder: every stage whose inputs
-    are unchanged since it completed there is kept, not run again (no new privacy spend)."""
+    are unchanged since it completed there is kept, not run again (no new privacy spend).
+    `tracking_uri` and `artifact_root`: see synthgov.release.tracking.resolve_uri and artifact_root."""
     root = Workspace(workspace).root
     preflight(params)
     if not root.is_dir():
@@ -119,13 +120,13 @@ def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger:
     if resume:
         runs.resumable(root, resume)
     run_id = resume or new_run_id()
-    uri = tracking_uri or trk.default_uri(root)
+    uri = trk.resolve_uri(tracking_uri, root)
     runs.begin(root, run_id, str(Workspace(workspace).path(params.data.source)),
                on_busy=params.operations.on_busy, wait_seconds=params.operations.busy_wait_seconds,
                resumed=bool(resume))
     Workspace(workspace, run_id).mark_latest()
     try:
-        trk.prepare_store(uri, root)  # MLflow's schema set up once, under the workspace's lock
+        trk.prepare_store(uri, root, artifact_root)  # MLflow's schema set up once, under the workspace's lock
         runs.recover(root, uri, by=run_id)
         govern_releases(root, uri, params.release.ttl_days)
         pp = params.privacy
@@ -136,11 +137,13 @@ def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger:
                 "synthgov.randomness": "TEST MODE (seeded, not private)" if pp.test_mode else "secret",
                 **({"synthgov.resumed": "true"} if resume else {}),
                 **{f"synthgov.{k}": v for k, v in _prefect_context().items()}}
-        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags, run_name=f"{run_id} {trigger}"[:250])
+        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags, run_name=f"{run_id} {trigger}"[:250],
+                                       artifacts=artifact_root)
     except BaseException:
         runs.end(root, run_id, "failed", error="the run could not be opened")
         raise
-    log.info("run %s: MLflow parent run %s, folder %s", run_id, tracking.parent_run_id, root / "runs" / run_id)
+    log.info("run %s: MLflow parent run %s in %s, folder %s", run_id, tracking.parent_run_id, trk.redact(uri),
+             root / "runs" / run_id)
     return tracking
 
 

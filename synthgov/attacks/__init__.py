@@ -13,12 +13,13 @@ passing more easily.
 - `encoding`: the mixed-type distance encoding they share.
 
 `attack` below runs them all and builds one check per attack gate. The package may import
-synthgov.params, synthgov.stats and synthgov.checks.
+synthgov.params, synthgov.stats, synthgov.checks and synthgov.parallel.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ import pandas as pd
 
 from synthgov.attacks import encoding, leakage, membership, risk
 from synthgov.checks import CheckResult
+from synthgov.parallel import fan_out
 from synthgov.params import Params
 
 GATES = ("exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
@@ -70,16 +72,21 @@ def attack(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, 
     syn_index = _pick(synthetic, min(ap.index_rows, len(synthetic)), rng)
     cats = encoding.categories(params, train, holdout, synthetic)
 
-    def enc(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-        return encoding.encode(df, params, cats, columns)
+    enc = partial(_encode, params, cats)  # a module-level partial: it travels to Dask workers
 
     syn_share = leakage.exact_match_share(syn_attacked[cols], train[cols])
     natural = leakage.exact_match_share(holdout[cols], train[cols])
-    leak, distances = leakage.leakage(enc(syn_attacked), enc(members), enc(non_members),
-                                  near_quantile=ap.near_duplicate_quantile, seed=ap.seed)
-    inferred = membership.membership_inference(enc(syn_index), enc(members), enc(non_members), enc(reference),
-                                          neighbors=ap.mia_neighbors, rounds=ap.bootstrap_rounds, seed=ap.seed)
-    risks = risk.risks(syn_index, members, non_members, params, enc, trained=train, holdout=holdout)
+    # three independent attacks, each seeded on its own: fanned out on Dask (synthgov.parallel)
+    parts = fan_out({
+        "leakage": (partial(leakage.leakage, near_quantile=ap.near_duplicate_quantile, seed=ap.seed),
+                    (enc(syn_attacked), enc(members), enc(non_members))),
+        "membership": (partial(membership.membership_inference, neighbors=ap.mia_neighbors,
+                               rounds=ap.bootstrap_rounds, seed=ap.seed),
+                       (enc(syn_index), enc(members), enc(non_members), enc(reference))),
+        "risks": (partial(risk.risks, trained=train, holdout=holdout),
+                  (syn_index, members, non_members, params, enc)),
+    })
+    (leak, distances), inferred, risks = parts["leakage"], parts["membership"], parts["risks"]
     report = {"members": m, "non_members": m, "reference_rows": len(reference),
               "synthetic_rows_attacked": len(syn_attacked), "synthetic_rows_indexed": len(syn_index),
               "exact_match": {"synthetic_share": syn_share, "natural_share": natural},
@@ -88,6 +95,11 @@ def attack(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, 
         report["dp_guarantee"] = {"epsilon": guarantee[0], "delta": guarantee[1],
                                   "tpr_at_0.01_fpr_bound": dp_tpr_bound(*guarantee)}
     return report, _checks(report, params), distances
+
+
+def _encode(params: Params, cats: dict[str, list[str]], df: pd.DataFrame, columns: list[str] | None = None
+            ) -> np.ndarray:
+    return encoding.encode(df, params, cats, columns)
 
 
 def _check(params: Params, name: str, score: float, breakdown: dict[str, Any]) -> CheckResult:

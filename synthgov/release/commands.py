@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,14 +24,14 @@ def add_parsers(sub, common: Callable[[argparse.ArgumentParser], None]) -> None:
     ls = sub.add_parser("releases", help="list every release with its status (current, superseded, expired, "
                                          "retired, quarantined), epsilon and expiry")
     common(ls)
-    ls.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
+    ls.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite:///<workspace>/mlflow.db)")
     ls.add_argument("--json", action="store_true", help="print JSON")
     retire = sub.add_parser("retire", help="retire a release (a withdrawn consent, a recalled source)")
     common(retire)
     retire.add_argument("release_id")
     retire.add_argument("--reason", required=True, help="why; kept in the release history, MLflow and the ledger")
     retire.add_argument("--by", default=None, help="who retires it (default: the current user)")
-    retire.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///<workspace>/mlflow.db)")
+    retire.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite:///<workspace>/mlflow.db)")
     lin = sub.add_parser("lineage", help="the chain from source to release, and where each link is kept")
     common(lin)
     lin.add_argument("release_id")
@@ -44,9 +45,9 @@ def add_parsers(sub, common: Callable[[argparse.ArgumentParser], None]) -> None:
 
 
 def _uri(args: argparse.Namespace, root: Path) -> str:
-    from synthgov.release.tracking import default_uri
+    from synthgov.release.tracking import resolve_uri
 
-    return getattr(args, "tracking_uri", None) or default_uri(root)
+    return resolve_uri(getattr(args, "tracking_uri", None), root)
 
 
 def _ttl(args: argparse.Namespace, root: Path) -> float:
@@ -68,7 +69,7 @@ def releases(args: argparse.Namespace) -> int:
     root = Path(args.workspace).resolve()
     lifecycle = Lifecycle(root, _ttl(args, root))
     before, after = lifecycle.enforce()
-    if (root / "mlflow.db").is_file() or args.tracking_uri:
+    if (root / "mlflow.db").is_file() or args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"):
         if before != after:
             registry.mark(_uri(args, root), before, lifecycle.status(before), found_by="synthgov releases")
         registry.sync_alias(_uri(args, root), after)

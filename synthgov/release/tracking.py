@@ -3,13 +3,17 @@
 Runs are addressed by id through MlflowClient, never through the fluent API's global active run,
 so Prefect's task threads cannot cross-log. Only aggregates are logged: metrics, params, tags,
 JSON reports without rows, and the source dataset by its digest (mlflow.log_input, no rows).
-The default store is SQLite in the workspace (sqlite:///mlflow.db) with local artifacts.
+The default store is SQLite in the workspace (sqlite:///mlflow.db) with local artifacts; production
+points `--tracking-uri` (or MLFLOW_TRACKING_URI) at PostgreSQL and `--artifact-root` (or
+SYNTHGOV_ARTIFACT_ROOT) at a separate artifact store. One store serves one workspace.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +46,29 @@ def default_uri(workspace: Path) -> str:
     return f"sqlite:///{(Path(workspace) / 'mlflow.db').resolve()}"
 
 
+def resolve_uri(uri: str | None, workspace: Path) -> str:
+    """The tracking store: the one given, else MLFLOW_TRACKING_URI, else SQLite in the workspace."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri(workspace)
+
+
+def artifact_root(workspace: Path, root: str | None = None) -> str:
+    """Where the experiment keeps its artifacts: the root given, else SYNTHGOV_ARTIFACT_ROOT, else
+    <workspace>/mlartifacts. A local path becomes a file URI; any other URI (s3://...) is kept."""
+    root = root or os.environ.get("SYNTHGOV_ARTIFACT_ROOT")
+    if root and "://" in root:
+        return root.rstrip("/")
+    return Path(root or Path(workspace) / "mlartifacts").resolve().as_uri()
+
+
+def redact(uri: str) -> str:
+    """`uri` without its password (for logs and errors).
+
+    >>> redact("postgresql://synthgov:s3cret@db:5432/mlflow")
+    'postgresql://synthgov:***@db:5432/mlflow'
+    """
+    return re.sub(r"(://[^:/@]+):[^@/]+@", r"\1:***@", uri)
+
+
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
@@ -50,38 +77,78 @@ def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = json.dumps(value) if isinstance(value, list) else str(value)
 
 
-def _experiment_id(client, workspace: Path) -> str:
-    """The synthgov experiment, created on first use (a concurrent creation is not an error)."""
+def _experiment_id(client, workspace: Path, artifacts: str | None = None) -> str:
+    """The synthgov experiment, created on first use (a concurrent creation is not an error); its
+    artifact location is fixed then (`artifact_root`)."""
     from mlflow.exceptions import MlflowException
 
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
-    artifacts = (Path(workspace) / "mlartifacts").resolve().as_uri()
+    artifacts = artifact_root(workspace, artifacts)
     try:
         return client.create_experiment(EXPERIMENT, artifact_location=artifacts)
     except MlflowException:
         return client.get_experiment_by_name(EXPERIMENT).experiment_id
 
 
-def prepare_store(uri: str, workspace: Path) -> str:
+def prepare_store(uri: str, workspace: Path, artifacts: str | None = None) -> str:
     """Create or migrate the tracking store and the experiment, once, under the workspace's
-    mlflow-setup lock: concurrent first runs would otherwise race in MLflow's schema setup."""
+    mlflow-setup lock: concurrent first runs would otherwise race in MLflow's schema setup.
+    An unreachable store is a TrackingStoreError naming the store (password hidden) and the fix."""
     from mlflow import MlflowClient
 
+    from synthgov.errors import TrackingStoreError
     from synthgov.locks import locked
 
     with locked(Path(workspace), "mlflow-setup", wait=600, what="the MLflow store setup"):
-        return _experiment_id(MlflowClient(tracking_uri=uri), workspace)
+        try:
+            _probe(uri)
+            return _experiment_id(MlflowClient(tracking_uri=uri), workspace, artifacts)
+        except ModuleNotFoundError as exc:
+            raise TrackingStoreError(f"{redact(uri)}: the driver of this store is not installed ({exc.name}); "
+                                     "install synthgov with its 'scale' extra (pip install -c constraints.txt "
+                                     "-e '.[scale]')") from None
+        except Exception as exc:
+            if uri.startswith(("sqlite:", "file:")):
+                raise
+            raise TrackingStoreError(f"{redact(uri)}: the MLflow tracking store cannot be reached or set up "
+                                     f"({type(exc).__name__}); check that the server runs, the database "
+                                     "exists and the user may create tables (the password goes in PGPASSWORD "
+                                     "or ~/.pgpass, not in the URI)") from None
+
+
+def _probe(uri: str, attempts: int = 3) -> None:
+    """Connect once to a database store before MLflow does: MLflow retries an unreachable database
+    for about 100 s before it gives up; this says so in seconds (a short retry covers a restart)."""
+    import time
+
+    scheme = uri.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ("postgresql", "mysql"):
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(uri, connect_args={"connect_timeout": 10}, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        for attempt in range(attempts):
+            try:
+                with engine.connect():
+                    return
+            except sqlalchemy.exc.OperationalError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2.0)
+    finally:
+        engine.dispose()
 
 
 def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any],
-                   tags: dict[str, str], run_name: str | None = None) -> Tracking:
+                   tags: dict[str, str], run_name: str | None = None, artifacts: str | None = None) -> Tracking:
     """Create the parent run, logging every param (schema excluded: it is logged as a file)."""
     from mlflow import MlflowClient
     from mlflow.entities import Param
 
-    exp_id = prepare_store(uri, workspace)
+    exp_id = prepare_store(uri, workspace, artifacts)
     client = MlflowClient(tracking_uri=uri)
     run = client.create_run(exp_id, run_name=run_name or f"pipeline-{run_id}",
                             tags={**tags, "synthgov.run_id": run_id})

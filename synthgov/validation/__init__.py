@@ -7,12 +7,14 @@
 
 `validate` below runs them with bootstrap intervals (synthgov.stats) and builds one check per
 validation gate: each compares a declared bound of its interval with its threshold. The package
-may import synthgov.params, synthgov.stats, synthgov.checks and the audit's group definitions.
+may import synthgov.params, synthgov.stats, synthgov.checks, synthgov.parallel and the audit's group
+definitions.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from synthgov import stats
 from synthgov.audit.bias import protected_groups
 from synthgov.checks import CheckResult
 from synthgov.params.schema import categories_of
+from synthgov.parallel import fan_out
 from synthgov.validation import fairness, fidelity, utility
 from synthgov.params import Params
 
@@ -96,15 +99,13 @@ def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any]
     return out, preds
 
 
-def _fairness(y, p_s, p_r, groups, params) -> dict[str, Any]:
+def _fairness(y, p_s, p_r, s, params) -> dict[str, Any]:
+    """Downstream fairness of the TSTR and TRTR models for one protected attribute's groups `s`."""
     vp, k = params.validate_, params.data.min_group_size
-    out = {}
-    for attr in params.data.protected:
-        s = groups[attr]
-        gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
-        out[attr] = {kind: {**fairness.fairness_metrics(y, p, s, k), "intervals": gaps.pop(kind)}
-                     for kind, p in (("tstr", p_s), ("trtr", p_r))}
-        out[attr].update(gaps)
+    gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
+    out = {kind: {**fairness.fairness_metrics(y, p, s, k), "intervals": gaps.pop(kind)}
+           for kind, p in (("tstr", p_s), ("trtr", p_r))}
+    out.update(gaps)
     return out
 
 
@@ -126,14 +127,19 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     vp = params.validate_
     cats = _categories(params, train, holdout, synthetic)
     _, y = utility.design(holdout, params, cats)
-    fid, fid_draws = _fidelity(train, synthetic, params)
-    util, preds = _utility(train, holdout, synthetic, params, cats, y)
+    # independent parts, each with its own seeded draws: fanned out on Dask (synthgov.parallel)
+    parts = fan_out({"fidelity": (_fidelity, (train, synthetic, params)),
+                     "utility": (_utility, (train, holdout, synthetic, params, cats, y))})
+    (fid, fid_draws), (util, preds) = parts["fidelity"], parts["utility"]
     _, p_s, _, p_r = preds["gradient_boosting"]
     groups = fairness.group_columns(holdout, params)
     if p_s is None:  # one class only in the synthetic labels: nothing downstream can be scored
         p_s = np.full(len(y), float(np.mean(synthetic[params.data.target] == params.data.positive_label)))
-    subgroups = fairness.subgroup_utility(y, p_s, p_r, groups, params, f1_drop=vp.subgroup_f1_drop)
-    fair = _fairness(y, p_s, p_r, groups, params)
+    by_group = fan_out({"subgroups": (partial(fairness.subgroup_utility, f1_drop=vp.subgroup_f1_drop),
+                                      (y, p_s, p_r, groups, params)),
+                        **{f"fairness {a}": (_fairness, (y, p_s, p_r, groups[a], params)) for a in params.data.protected}})
+    subgroups = by_group["subgroups"]
+    fair = {a: by_group[f"fairness {a}"] for a in params.data.protected}
     representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a),
                           "reference": params.data.reference_population.get(a)}
                       for a in params.data.protected}
