@@ -405,6 +405,15 @@ def _stage(args: argparse.Namespace) -> int:
     params = load_params(args.params_dir)
     module = release if args.name in ("gate", "promote") else stages
     fn = getattr(module, f"{args.name}_stage").fn
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        return _stage_core(args, params, fn)
+    finally:  # the stage's own time, without the interpreter's start (benchmarks/pipeline.py reads it)
+        log.info("stage %s: core %.2f s wall, %.2f s CPU", args.name, time.perf_counter() - wall,
+                 time.process_time() - cpu)
+
+
+def _stage_core(args: argparse.Namespace, params, fn) -> int:
     if args.name == "gate":
         verdict = fn(args.workspace, params)
         if not verdict["promotable"]:
