@@ -100,6 +100,9 @@ def main() -> int:
             code, usage, log = _measure([exe, "stage", stage], ws, env)
             stages[stage] = {**usage, **_core(log, stage)}
             print(f"stage {stage}: {stages[stage]}", file=sys.stderr, flush=True)
+            if stage == "gate" and code == 1:  # a blocking gate failed: a verdict, not an error
+                stages["gate"]["failed"] = re.findall(r"failed gates \[(.*)\]", log)
+                break
             if code != 0:
                 print(json.dumps({"error": f"stage {stage} exited {code}", "stages": stages}))
                 return 1
@@ -110,6 +113,7 @@ def main() -> int:
             return 1
         summary = json.loads((ws / "summary.json").read_text())
         run = Path(summary["run_folder"])
+        snapshot = json.loads((run / "ingest/snapshot.json").read_text())
         training = json.loads((run / "train/training.json").read_text())
         validation = json.loads((run / "validate/validation.json").read_text())
         generation = json.loads((run / "generate/generate.json").read_text())
@@ -117,7 +121,7 @@ def main() -> int:
         attack = json.loads((run / "attack/attack.json").read_text())
     cores = sum(s.get("core_seconds", 0.0) for s in stages.values())
     line = {
-        "benchmark": "pipeline", "scale": args.scale, "task_runner": args.task_runner, "rows": training["rows"],
+        "benchmark": "pipeline", "scale": args.scale, "task_runner": args.task_runner, "rows": snapshot["train_rows"],
         "stages": stages,
         "stages_total_seconds": round(sum(s["seconds"] for s in stages.values()), 2),
         "stages_core_seconds": round(cores, 2),
@@ -129,7 +133,7 @@ def main() -> int:
         "overhead_share": round(1 - cores / flow["seconds"], 3) if stages else None,
         "flow_promoted": summary["promoted"], "flow_exit_code": code,
         "epsilon": training["epsilon"], "delta": training["delta"],
-        "train_seconds": round(training["train_seconds"], 2),
+        "train_seconds": training.get("train_seconds"),
         "generate_rows_per_second": round(generation["rows_per_second"]),
         "tstr_auc": round(validation["tstr_auc"], 4), "trtr_auc": round(validation["trtr_auc"], 4),
         "tstr_ratio": round(validation["tstr_ratio"], 4),

@@ -102,40 +102,64 @@ def _encode(params: Params, cats: dict[str, list[str]], df: pd.DataFrame, column
     return encoding.encode(df, params, cats, columns)
 
 
-def _check(params: Params, name: str, score: float, breakdown: dict[str, Any]) -> CheckResult:
+def _check(params: Params, name: str, score: float, breakdown: dict[str, Any], optimistic: float | None = None,
+           resolve: str | None = None) -> CheckResult:
     spec = params.gates.spec(name)
     return CheckResult.evaluate(name, score, spec.threshold, goal="minimize", severity=spec.severity,
-                                stage="attack", breakdown=breakdown)
+                                stage="attack", breakdown=breakdown, optimistic=optimistic,
+                                on_undecidable=spec.undecidable, resolve=resolve)
+
+
+def _worst(scores: dict[str, float]) -> float:
+    return math.nan if any(math.isnan(v) for v in scores.values()) else max(scores.values())
+
+
+def _driver(scores: dict[str, float]) -> str | None:
+    finite = {k: v for k, v in scores.items() if not math.isnan(v)}
+    return max(finite, key=finite.get) if finite else None
 
 
 def _checks(report: dict[str, Any], params: Params) -> list[CheckResult]:
     leak, mi, risks = report["leakage"], report["membership_inference"], report["risks"]
     attacks = ("distance", "density_ratio")
-    auc = {a: mi[a]["roc_auc"]["upper"] for a in attacks}
-    tpr = {a: mi[a]["tpr_at_0.01_fpr"]["upper"] for a in attacks}
-    worst = lambda d: math.nan if any(math.isnan(v) for v in d.values()) else max(d.values())  # noqa: E731
-    inference = {s: v["risk"]["upper"] for s, v in risks["inference"].items()}
+    auc = {a: mi[a]["roc_auc"] for a in attacks}
+    tpr = {a: mi[a]["tpr_at_0.01_fpr"] for a in attacks}
+    inference = {s: v["risk"] for s, v in risks["inference"].items()}
+    upper = lambda d: {k: ci["upper"] for k, ci in d.items()}  # noqa: E731
+    lower = lambda d: {k: ci["lower"] for k, ci in d.items()}  # noqa: E731
     ex = report["exact_match"]
+    m, n = report["members"], min(params.attack.n_attacks, report["members"])
+    sample = f"a larger attack sample (attack.subsample: {m} members and {m} non-members now; more holdout rows)"
+    attacks_n = f"more attacks (attack.n_attacks: {n} now) on more rows"
+    by_attack, by_secret = upper(auc), upper(inference)
     return [
         _check(params, "exact_match_excess", ex["synthetic_share"] - ex["natural_share"], ex),
         _check(params, "near_duplicate_excess", leak["near_duplicate"]["excess"]["upper"],
-               {"bound": "upper", **leak["near_duplicate"]}),
-        _check(params, "dcr_share", leak["dcr_share"]["upper"], {"bound": "upper", "interval": leak["dcr_share"]}),
-        _check(params, "mia_auc", worst(auc), {"bound": "upper", "by_attack": auc}),
-        _tpr_check(params, worst(tpr), tpr, report.get("dp_guarantee")),
+               {"bound": "upper", **leak["near_duplicate"]}, leak["near_duplicate"]["excess"]["lower"], sample),
+        _check(params, "dcr_share", leak["dcr_share"]["upper"], {"bound": "upper", "interval": leak["dcr_share"]},
+               leak["dcr_share"]["lower"], sample),
+        _check(params, "mia_auc", _worst(by_attack), {"bound": "upper", "by_attack": by_attack,
+                                                      "driven_by": _driver(by_attack)},
+               _worst(lower(auc)), sample),
+        _tpr_check(params, _worst(upper(tpr)), upper(tpr), report.get("dp_guarantee"), _worst(lower(tpr)), sample),
         _check(params, "singling_out_risk", risks["singling_out"]["risk"]["upper"],
-               {"bound": "upper", "risk": risks["singling_out"]["risk"]}),
+               {"bound": "upper", "risk": risks["singling_out"]["risk"]}, risks["singling_out"]["risk"]["lower"],
+               attacks_n),
         _check(params, "linkability_risk", risks["linkability"]["risk"]["upper"],
-               {"bound": "upper", "risk": risks["linkability"]["risk"]}),
-        _check(params, "inference_risk", worst(inference), {"bound": "upper", "by_secret": inference}),
+               {"bound": "upper", "risk": risks["linkability"]["risk"]}, risks["linkability"]["risk"]["lower"],
+               attacks_n),
+        _check(params, "inference_risk", _worst(by_secret), {"bound": "upper", "by_secret": by_secret,
+                                                             "driven_by": _driver(by_secret)},
+               _worst(lower(inference)), attacks_n),
     ]
 
 
-def _tpr_check(params: Params, empirical: float, by_attack: dict[str, float], dp: dict[str, float] | None
-               ) -> CheckResult:
+def _tpr_check(params: Params, empirical: float, by_attack: dict[str, float], dp: dict[str, float] | None,
+               optimistic: float | None = None, resolve: str | None = None) -> CheckResult:
     """Both are upper bounds of the same rate, so the smaller one is: the DP bound decides when the
     sample cannot (the breakdown says which did, and the non-members' count behind the other)."""
-    breakdown: dict[str, Any] = {"bound": "upper", "by_attack": by_attack, "empirical_upper": empirical}
+    breakdown: dict[str, Any] = {"bound": "upper", "by_attack": by_attack, "empirical_upper": empirical,
+                                 "driven_by": _driver(by_attack)}
     score = empirical
     if dp is not None:
         bound = dp["tpr_at_0.01_fpr_bound"]
@@ -143,7 +167,9 @@ def _tpr_check(params: Params, empirical: float, by_attack: dict[str, float], dp
         if math.isnan(empirical) or bound < empirical:
             score = bound
         breakdown["decided_by"] = "dp bound" if score == bound else "sample"
-    return _check(params, "mia_tpr_at_1pct_fpr", score, breakdown)
+    elif resolve:
+        resolve += ", or a DP release (its epsilon bounds this rate)"
+    return _check(params, "mia_tpr_at_1pct_fpr", score, breakdown, optimistic, resolve)
 
 
 def _unscorable(params: Params, m: int, n_syn: int) -> tuple[dict[str, Any], list[CheckResult], dict]:

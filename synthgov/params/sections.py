@@ -253,6 +253,9 @@ class ReleaseParams(_Frozen):
 class GateSpec(_Frozen):
     threshold: float
     severity: Literal["block", "warn"] = "block"
+    # an interval that straddles the threshold (the sample cannot tell): block (the default, as a
+    # failure) or warn (promotable, named on the card); see synthgov.checks
+    undecidable: Literal["block", "warn"] = "block"
 
 
 # Every gate a run evaluates; each check declares its own goal where it is computed.

@@ -34,7 +34,9 @@ def privacy_check(training: dict[str, Any], params: Params) -> CheckResult:
 
 
 def gate(results: list[CheckResult]) -> dict[str, Any]:
-    """The verdict over every check: promotable, and the blocking failures by name."""
+    """The verdict over every check: promotable, the blocking failures by name, and the checks the
+    sample could not decide (blocking or not, as their gate's policy says)."""
     failed = blocking_failures(results)
     return {"promotable": not failed, "failed": [r.name for r in failed],
+            "undecidable": [r.name for r in results if r.verdict == "undecidable"],
             "results": [r.model_dump(mode="json") for r in results]}

@@ -18,8 +18,10 @@ UNDER_K = "under k"
 def _gate(r: dict[str, Any]) -> dict[str, Any]:
     b = r.get("breakdown") or {}
     return {"name": r["name"], "stage": r.get("stage"), "severity": r["severity"], "passed": r["passed"],
+            "verdict": r.get("verdict", "pass" if r["passed"] else "fail"),
             "score": r["score"], "threshold": r["threshold"], "goal": r.get("goal"),
-            "interval": b.get("interval"), "bound": b.get("bound")}
+            "interval": b.get("interval"), "bound": b.get("bound"), "driven_by": b.get("driven_by"),
+            "resolve": (b.get("undecidable") or {}).get("resolve")}
 
 
 def _bias(audit: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +55,9 @@ def review_card(public: dict[str, Any], *, snapshot: dict[str, Any], lineage: di
         "bias_audit": _bias(audit or {}),
         "known_limits": {"groups_under_k": {a: g for a, g in under_k.items() if g},
                          "failed_warn_gates": [g["name"] for g in gate_rows
-                                               if not g["passed"] and g["severity"] == "warn"]},
+                                               if g["verdict"] == "fail" and g["severity"] == "warn"],
+                         "undecidable_gates": {g["name"]: g["resolve"] for g in gate_rows
+                                               if g["verdict"] == "undecidable"}},
     }
 
 
@@ -103,7 +107,10 @@ def review_markdown(card: dict[str, Any]) -> str:
               *[f"- {a}: groups under k ({', '.join(g)}): too small to describe or synthesize faithfully"
                 for a, g in limits["groups_under_k"].items()],
               *[f"- warn gate failed: {g}" for g in limits["failed_warn_gates"]],
-              "" if limits["groups_under_k"] or limits["failed_warn_gates"] else "- none recorded", "",
+              *[f"- undecidable at this sample size: {g} (would resolve it: {why})"
+                for g, why in limits.get("undecidable_gates", {}).items()],
+              "" if limits["groups_under_k"] or limits["failed_warn_gates"] or limits.get("undecidable_gates")
+              else "- none recorded", "",
               "## Intended uses", "", *[f"- {u}" for u in card["intended_uses"]], "",
               "## Prohibited uses", "", *[f"- {u}" for u in card["prohibited_uses"]], ""]
     return "\n".join(lines)

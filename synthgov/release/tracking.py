@@ -265,6 +265,7 @@ def review_page(tracking: Tracking, summary: dict[str, Any]) -> None:
     failed, warned = summary["failed_gates"], summary["warn_gates"]
     tags = {"synthgov.promoted": str(bool(summary["promoted"])).lower(), "synthgov.outcome": summary["outcome"],
             "synthgov.failed_gates": ", ".join(failed) or "none", "synthgov.warn_gates": ", ".join(warned) or "none",
+            "synthgov.undecidable_gates": ", ".join(summary.get("undecidable_gates") or []) or "none",
             "synthgov.release_id": summary["release_id"] or "none"}
     if summary.get("approval") and summary["approval"].get("required"):
         a = summary["approval"]
