@@ -154,19 +154,23 @@ def _summarise(records: list[dict]) -> dict:
         else:
             row["caught_by"] = {g: sum(run[g]["blocks"] for run in runs) / len(runs)
                                 for g in sorted({g for run in runs for g, v in run.items() if v["blocks"]})}
+        # blocked by a decided failure (not by an undecidable gate): what the data resolved
+        row["failed_decided"] = sum(any(g["blocks"] and g["verdict"] == "fail" for g in run.values())
+                                    for run in runs) / len(runs)
         table.setdefault(str(n), {})[cand] = row
     return table
 
 
 def _markdown(table: dict) -> str:
-    lines = ["| rows | candidate | resamples | blocked | gates that block (rate) | undecidable (rate) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| rows | candidate | resamples | blocked | blocked by a decided fail | gates that block (rate) "
+             "| undecidable (rate) |", "|---|---|---|---|---|---|---|"]
     for n, cands in table.items():
         for cand, row in cands.items():
             alarms = row.get("false_alarm", row.get("caught_by", {}))
             blocking = ", ".join(f"{g} {v:.2f}" for g, v in sorted(alarms.items(), key=lambda kv: -kv[1]) if v > 0)
             und = ", ".join(f"{g} {v:.2f}" for g, v in (row.get("undecidable") or {}).items() if v > 0)
-            lines.append(f"| {n} | {cand} | {row['resamples']} | {row['blocked']:.2f} | {blocking or '-'} | {und or '-'} |")
+            lines.append(f"| {n} | {cand} | {row['resamples']} | {row['blocked']:.2f} | {row['failed_decided']:.2f} "
+                         f"| {blocking or '-'} | {und or '-'} |")
     return "\n".join(lines) + "\n"
 
 

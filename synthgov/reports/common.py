@@ -23,10 +23,21 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _verdict(c: dict[str, Any]) -> str:
+    verdict = c.get("verdict") or ("pass" if c["passed"] else "fail")
+    b = c.get("breakdown") or {}
+    text = {"pass": "passed", "fail": "FAILED", "undecidable": "UNDECIDABLE at this sample size"}[verdict]
+    if verdict != "pass" and b.get("driven_by"):
+        text += f"; driven by {b['driven_by']}"
+    if verdict == "undecidable":
+        text += f"; would resolve it: {b['undecidable']['resolve']}"
+    return text
+
+
 def checks_table(report: dict[str, Any], label: str) -> str:
-    return table([(c["name"], fmt(c["score"]), fmt(c["threshold"]), c["goal"], c["severity"],
-                    "passed" if c["passed"] else "FAILED") for c in report.get("checks", [])],
-                  (label, "score", "threshold", "goal", "severity", "verdict"))
+    return table([(c["name"], fmt(c["score"]), fmt(c["threshold"]), c["goal"], c["severity"], _verdict(c))
+                  for c in report.get("checks", [])],
+                 (label, "score", "threshold", "goal", "severity", "verdict"))
 
 
 def fmt(x: Any) -> str:

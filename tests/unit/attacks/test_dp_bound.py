@@ -23,3 +23,34 @@ def test_the_smaller_of_two_upper_bounds_decides(params):
 def test_a_weak_guarantee_does_not_help():
     assert dp_tpr_bound(3.0, 1e-5) > 0.2
     assert dp_tpr_bound(math.inf, 0.0) == 1.0
+
+
+def _ci(lower: float, upper: float) -> dict[str, float]:
+    return {"point": (lower + upper) / 2, "lower": lower, "upper": upper}
+
+
+def _report(auc: dict, tpr: dict, inference: dict) -> dict:
+    """An attack report of a few hundred members: intervals only, no rows."""
+    return {"members": 400, "exact_match": {"synthetic_share": 0.0, "natural_share": 0.0},
+            "leakage": {"near_duplicate": {"excess": _ci(-0.01, 0.02)}, "dcr_share": _ci(0.47, 0.53)},
+            "membership_inference": {a: {"roc_auc": auc[a], "tpr_at_0.01_fpr": tpr[a]} for a in auc},
+            "risks": {"singling_out": {"risk": _ci(0.0, 0.04)}, "linkability": {"risk": _ci(0.0, 0.03)},
+                      "inference": {s: {"risk": ci} for s, ci in inference.items()}}}
+
+
+def test_attack_gates_tell_a_resolved_leak_from_a_sample_too_small(params):
+    """Straddling intervals are undecidable (named with what would resolve them); an interval
+    wholly over the threshold is a failure, driven by the attack or secret that scored worst."""
+    from synthgov.attacks import _checks
+
+    report = _report(auc={"distance": _ci(0.48, 0.64), "density_ratio": _ci(0.45, 0.55)},
+                     tpr={"distance": _ci(0.0, 0.05), "density_ratio": _ci(0.0, 0.02)},
+                     inference={"sex": _ci(0.25, 0.4), "race": _ci(0.0, 0.1)})
+    checks = {c.name: c for c in _checks(report, params)}
+    assert checks["mia_auc"].verdict == "undecidable" and checks["mia_auc"].breakdown["driven_by"] == "distance"
+    assert "attack.subsample: 400 members" in checks["mia_auc"].breakdown["undecidable"]["resolve"]
+    assert "a DP release" in checks["mia_tpr_at_1pct_fpr"].breakdown["undecidable"]["resolve"]
+    assert checks["inference_risk"].verdict == "fail" and checks["inference_risk"].breakdown["driven_by"] == "sex"
+    assert checks["dcr_share"].verdict == "pass" and checks["singling_out_risk"].verdict == "pass"
+    # the default policy blocks an undecidable gate like a failure: promotion is unchanged
+    assert checks["mia_auc"].blocking_failure
