@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.unit.attacks.test_attack import noisy_copy  # noqa: E402  (the candidate the tests use)
 BROKEN = ("copy", "noisy_copy", "partial_copy", "mode_collapse", "shuffled_label", "flipped_group")
 
 
@@ -39,18 +41,6 @@ def _pool(params) -> pd.DataFrame:
     train_path, test_path = adult_paths()
     frames = [conform(read_adult(p), params.schema_, p.name)[0] for p in (train_path, test_path)]
     return pd.concat(frames, ignore_index=True)
-
-
-def _noisy(df: pd.DataFrame, params, rng: np.random.Generator) -> pd.DataFrame:
-    out = df.copy()
-    for col, spec in params.schema_.items():
-        if spec.type == "numeric":
-            noise = rng.normal(0, 0.01 * (spec.upper - spec.lower), len(out))
-            out[col] = np.clip(out[col] + noise, spec.lower, spec.upper)
-        elif col != params.data.target:
-            flip = rng.random(len(out)) < 0.05
-            out.loc[flip, col] = rng.choice(out[col].dropna().unique(), int(flip.sum()))
-    return out
 
 
 def _candidates(train, real, params, rng, dp: bool) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, tuple | None]]:
@@ -76,7 +66,7 @@ def _candidates(train, real, params, rng, dp: bool) -> dict[str, tuple[pd.DataFr
     flipped.loc[women, target] = flipped.loc[women, target].map(lambda v: labels[1 - labels.index(v)])
     out.update({
         "copy": (train.copy(), train, None),
-        "noisy_copy": (_noisy(train, params, rng), train, None),
+        "noisy_copy": (noisy_copy(train, params, seed=int(rng.integers(2**31))), train, None),
         "partial_copy": (partial, train, None),
         "mode_collapse": (real.iloc[rng.integers(0, 20, len(real))].reset_index(drop=True), train, None),
         "shuffled_label": (shuffled, train, None),
