@@ -5,8 +5,10 @@ per core by default, or an existing scheduler (`--dask-address tcp://host:8786`;
 see the workspace's folder and the tracking store). The validate and attack stages then run at
 the same time on Dask workers, and inside them `fan_out` spreads their independent parts
 (fidelity and utility; the subgroup utility and every protected attribute's fairness bootstrap;
-leakage, membership inference and the re-identification risks) over the cluster. Every part draws from its own seeded generator and gets the
-same inputs, so a run gives the same numbers, bit for bit, with and without Dask.
+leakage, membership inference and the re-identification risks) over the cluster. Every part
+draws from its own seeded generator and gets the same inputs, so a run gives the same numbers,
+bit for bit, with and without Dask, for the same count of math threads per process (Dask's
+workers use one; BLAS sums depend on the count).
 """
 
 from __future__ import annotations
