@@ -52,6 +52,7 @@ def _scaled(ws: Path, factor: int) -> None:
     """Replace the workspace's source by `factor` times Adult's training rows, resampled with jitter,
     and its holdout by Adult's test rows, both as CSV (the params then read them as such)."""
     import numpy as np
+    import pandas as pd
     import yaml
 
     from synthgov.ingest.readers import read_adult
@@ -59,8 +60,10 @@ def _scaled(ws: Path, factor: int) -> None:
     rng = np.random.default_rng(0)
     train, test = read_adult(ws / "data/raw/adult.data.gz"), read_adult(ws / "data/raw/adult.test.gz")
     big = train.iloc[rng.integers(0, len(train), factor * len(train))].reset_index(drop=True)
+    for col in ("age", "hours_per_week", "fnlwgt"):  # read as text, like every raw column
+        big[col] = pd.to_numeric(big[col])
     big["age"] = (big["age"] + rng.integers(-2, 3, len(big))).clip(17, 90)
-    big["hours-per-week"] = (big["hours-per-week"] + rng.integers(-3, 4, len(big))).clip(1, 99)
+    big["hours_per_week"] = (big["hours_per_week"] + rng.integers(-3, 4, len(big))).clip(1, 99)
     big["fnlwgt"] = (big["fnlwgt"] * rng.lognormal(0, 0.05, len(big))).round().astype("int64")
     big.to_csv(ws / "data/source.csv", index=False)
     test.to_csv(ws / "data/holdout.csv", index=False)
