@@ -126,7 +126,7 @@ def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger:
                resumed=bool(resume))
     Workspace(workspace, run_id).mark_latest()
     try:
-        trk.prepare_store(uri, root, artifact_root)  # MLflow's schema set up once, under the workspace's lock
+        exp_id = trk.prepare_store(uri, root, artifact_root)  # schema set up once, under the workspace lock
         runs.recover(root, uri, by=run_id)
         govern_releases(root, uri, params.release.ttl_days)
         pp = params.privacy
@@ -137,8 +137,7 @@ def start_run(workspace: str, params: Params, tracking_uri: str | None, trigger:
                 "synthgov.randomness": "TEST MODE (seeded, not private)" if pp.test_mode else "secret",
                 **({"synthgov.resumed": "true"} if resume else {}),
                 **{f"synthgov.{k}": v for k, v in _prefect_context().items()}}
-        tracking = trk.start_pipeline(uri, root, run_id, params.dump(), tags, run_name=f"{run_id} {trigger}"[:250],
-                                       artifacts=artifact_root)
+        tracking = trk.start_pipeline(uri, exp_id, run_id, params.dump(), tags, run_name=f"{run_id} {trigger}"[:250])
     except BaseException:
         runs.end(root, run_id, "failed", error="the run could not be opened")
         raise

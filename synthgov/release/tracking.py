@@ -142,13 +142,13 @@ def _probe(uri: str, attempts: int = 3) -> None:
         engine.dispose()
 
 
-def start_pipeline(uri: str, workspace: Path, run_id: str, params: dict[str, Any],
-                   tags: dict[str, str], run_name: str | None = None, artifacts: str | None = None) -> Tracking:
-    """Create the parent run, logging every param (schema excluded: it is logged as a file)."""
+def start_pipeline(uri: str, exp_id: str, run_id: str, params: dict[str, Any],
+                   tags: dict[str, str], run_name: str | None = None) -> Tracking:
+    """Create the parent run in experiment `exp_id` (from prepare_store), logging every param
+    (schema excluded: it is logged as a file)."""
     from mlflow import MlflowClient
     from mlflow.entities import Param
 
-    exp_id = prepare_store(uri, workspace, artifacts)
     client = MlflowClient(tracking_uri=uri)
     run = client.create_run(exp_id, run_name=run_name or f"pipeline-{run_id}",
                             tags={**tags, "synthgov.run_id": run_id})
