@@ -64,7 +64,8 @@ def _scaled(ws: Path, factor: int) -> None:
         big[col] = pd.to_numeric(big[col])
     big["age"] = (big["age"] + rng.integers(-2, 3, len(big))).clip(17, 90)
     big["hours_per_week"] = (big["hours_per_week"] + rng.integers(-3, 4, len(big))).clip(1, 99)
-    big["fnlwgt"] = (big["fnlwgt"] * rng.lognormal(0, 0.05, len(big))).round().astype("int64")
+    # within the schema's public bounds (the source contract's range)
+    big["fnlwgt"] = (big["fnlwgt"] * rng.lognormal(0, 0.05, len(big))).round().clip(10_000, 1_500_000).astype("int64")
     big.to_csv(ws / "data/source.csv", index=False)
     test.to_csv(ws / "data/holdout.csv", index=False)
     path = ws / "params" / "data.yaml"
