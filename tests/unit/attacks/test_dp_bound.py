@@ -52,5 +52,21 @@ def test_attack_gates_tell_a_resolved_leak_from_a_sample_too_small(params):
     assert "a DP release" in checks["mia_tpr_at_1pct_fpr"].breakdown["undecidable"]["resolve"]
     assert checks["inference_risk"].verdict == "fail" and checks["inference_risk"].breakdown["driven_by"] == "sex"
     assert checks["dcr_share"].verdict == "pass" and checks["singling_out_risk"].verdict == "pass"
-    # the default policy blocks an undecidable gate like a failure: promotion is unchanged
+    # the default policy blocks an undecidable gate like a failure: promotion is unchanged; the
+    # TPR at 1 % FPR warns when undecidable (gates.yaml: a few hundred non-members cannot resolve it)
     assert checks["mia_auc"].blocking_failure
+    tpr = checks["mia_tpr_at_1pct_fpr"]
+    assert tpr.verdict == "undecidable" and tpr.severity == "warn" and not tpr.blocking_failure
+
+
+def test_a_resolved_tpr_leak_still_blocks(params):
+    """The warn policy is for the undecidable verdict only: a TPR whose lower bound is over 0.03
+    (the sample resolves a leak) blocks promotion."""
+    from synthgov.attacks import _checks
+
+    report = _report(auc={"distance": _ci(0.48, 0.56), "density_ratio": _ci(0.45, 0.55)},
+                     tpr={"distance": _ci(0.08, 0.2), "density_ratio": _ci(0.0, 0.02)},
+                     inference={"sex": _ci(0.0, 0.1)})
+    tpr = {c.name: c for c in _checks(report, params)}["mia_tpr_at_1pct_fpr"]
+    assert tpr.verdict == "fail" and tpr.severity == "block" and tpr.blocking_failure
+    assert tpr.breakdown["driven_by"] == "distance"
