@@ -1,27 +1,39 @@
 """Calibrate the gates across table sizes: how often honest candidates are blocked (false alarms)
-and how often broken or leaky ones are caught, per gate and size, as markdown and JSON.
+and how often broken or leaky ones are caught, per table, gate and size, as markdown, JSON and a plot.
 
-For each size n and each resample, disjoint real rows of Adult (train and test pooled) are drawn:
-n training rows, n/2 holdout rows and n rows of an independent real sample. Candidates:
+Tables: Adult (bundled; train and test pooled, 48,842 rows) and the RAND health insurance
+experiment (randhie, 20,190 rows, shipped with statsmodels; its params drafted as `synthgov init`
+drafts them, target idp, protected hlthg and hlthp). For each size n and each resample, disjoint
+real rows are drawn: n training rows, n/2 holdout rows and n rows of an independent real sample
+(so n is at most 40 % of the table: 19,536 rows of Adult, 8,076 of randhie). Candidates:
 - honest: the independent real sample (a table no generator saw); an epsilon=1 DP release of
   synthgov's generator trained on the n rows (secret randomness), unless --no-dp;
 - broken or leaky: a copy of the training rows, a noisy copy, a partial copy (10 % of the real
   sample's rows replaced by training rows), mode collapse (20 distinct rows repeated), a shuffled
-  label, and one group's labels flipped (sex = Female).
-Each is validated and attacked by the stage cores with the repository's params (validation and
-attack exactly as in a run, without Prefect and MLflow), and every gate's verdict (pass, fail,
-undecidable) is recorded. A blocking gate alarms when its verdict blocks promotion (fail, or
-undecidable under the `block` policy).
+  label, and one group's labels flipped (Adult: sex = Female; randhie: hlthg = 1).
+Each is validated and attacked by the stage cores with the table's params (validation and attack
+exactly as in a run, without Prefect and MLflow), and every gate's verdict (pass, fail,
+undecidable), score and driver is recorded. A blocking gate alarms when its verdict blocks
+promotion under the policy of params/gates.yaml at summary time (fail; or undecidable under
+`undecidable: block`), so a policy change is re-scored without re-running.
 
-    python benchmarks/calibration.py [--sizes 1000 3000 10000 30000] [--resamples 20] [--no-dp]
-                                     [--out benchmarks/results/calibration]
+Every evaluation is appended to a JSON-lines file as it finishes, and the ones already there are
+skipped: a long protocol (20 resamples x 4 sizes x 2 tables is many CPU hours on 2 cores) can be
+run in parts, over several sessions, and interrupted safely. The summary gives each rate with its
+95 % Wilson interval (0 of 10 is not 0 %: its upper bound is 28 %).
+
+    python benchmarks/calibration.py [--tables adult randhie] [--sizes 1000 3000 10000]
+                                     [--resamples 20] [--no-dp] [--out benchmarks/results/calibration]
+    python benchmarks/calibration.py --summary-only     # re-score the records under today's policy
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -33,17 +45,41 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from tests.unit.attacks.test_attack import noisy_copy  # noqa: E402  (the candidate the tests use)
 BROKEN = ("copy", "noisy_copy", "partial_copy", "mode_collapse", "shuffled_label", "flipped_group")
+HONEST = ("real_sample", "dp_release")
 
 
-def _pool(params) -> pd.DataFrame:
+def _adult(workdir: Path):
+    """Adult's params (the repository's), its pooled rows, and the group whose labels get flipped."""
     from synthgov.ingest.readers import adult_paths, conform, read_adult
+    from synthgov.params import load_params
 
-    train_path, test_path = adult_paths()
-    frames = [conform(read_adult(p), params.schema_, p.name)[0] for p in (train_path, test_path)]
-    return pd.concat(frames, ignore_index=True)
+    params = load_params(REPO / "params")
+    frames = [conform(read_adult(p), params.schema_, p.name)[0] for p in adult_paths()]
+    return params, pd.concat(frames, ignore_index=True), ("sex", "Female")
 
 
-def _candidates(train, real, params, rng, dp: bool) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, tuple | None]]:
+def _randhie(workdir: Path):
+    """randhie with params drafted as `synthgov init` drafts them (DP bounds from 0.2 of epsilon)."""
+    from synthgov.ingest.readers import conform
+    from synthgov.init import draft_params
+    from synthgov.params import load_params
+    from tests.integration.public_tables import randhie
+
+    df = randhie().drop(columns="record_no")
+    source = workdir / "randhie.csv"
+    df.to_csv(source, index=False)
+    draft_params(workdir / "params", df, source=str(source), data_source=str(source), data_holdout=None,
+                 target="idp", protected=["hlthg", "hlthp"])
+    params = load_params(workdir / "params")
+    pool = conform(df, params.schema_, source.name)[0]
+    group = next(v for v in pool["hlthg"].dropna().unique() if float(v) == 1.0)
+    return params, pool, ("hlthg", group)
+
+
+TABLES = {"adult": _adult, "randhie": _randhie}
+
+
+def _candidates(train, real, params, rng, dp: bool, group: tuple[str, object]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, tuple | None]]:
     """name -> (synthetic table, the rows it was made from (the attacked members), DP guarantee)."""
     target, labels = params.data.target, sorted(train[params.data.target].dropna().unique())
     out = {"real_sample": (real, train, None)}
@@ -62,8 +98,8 @@ def _candidates(train, real, params, rng, dp: bool) -> dict[str, tuple[pd.DataFr
     shuffled = real.copy()
     shuffled[target] = rng.permutation(shuffled[target].to_numpy())
     flipped = real.copy()
-    women = flipped["sex"] == "Female"
-    flipped.loc[women, target] = flipped.loc[women, target].map(lambda v: labels[1 - labels.index(v)])
+    members = flipped[group[0]] == group[1]
+    flipped.loc[members, target] = flipped.loc[members, target].map(lambda v: labels[1 - labels.index(v)])
     out.update({
         "copy": (train.copy(), train, None),
         "noisy_copy": (noisy_copy(train, params, seed=int(rng.integers(2**31))), train, None),
@@ -75,93 +111,194 @@ def _candidates(train, real, params, rng, dp: bool) -> dict[str, tuple[pd.DataFr
     return out
 
 
-def _verdicts(train, holdout, synthetic, members, guarantee, params) -> dict[str, dict[str, str]]:
+def _verdicts(train, holdout, synthetic, members, guarantee, params) -> dict[str, dict]:
+    """Every gate's verdict, its score against the threshold, and what drove a miss."""
     from synthgov.attacks import attack
     from synthgov.validation import validate
 
     _, vchecks = validate(train, holdout, synthetic, params)
     _, achecks, _ = attack(synthetic, members, holdout, params, guarantee=guarantee)
-    return {c.name: {"verdict": c.verdict, "severity": c.severity, "blocks": c.blocking_failure}
-            for c in [*vchecks, *achecks]}
+    out = {}
+    for c in [*vchecks, *achecks]:
+        out[c.name] = {"verdict": c.verdict, "score": round(c.score, 4), "threshold": c.threshold,
+                       "driven_by": c.breakdown.get("driven_by") if c.verdict != "pass" else None}
+    return out
+
+
+def _done(path: Path) -> tuple[list[dict], set[tuple]]:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return records, {(r["table"], r["size"], r["resample"], r["candidate"]) for r in records}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000, 30000])
+    parser.add_argument("--tables", nargs="+", choices=sorted(TABLES), default=["adult", "randhie"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--resamples", type=int, default=20)
     parser.add_argument("--no-dp", action="store_true", help="leave out the DP release (it trains once a resample)")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "calibration"))
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "calibration"),
+                        help="stem of the .jsonl records (appended), .json and .md summaries and .png plot")
+    parser.add_argument("--summary-only", action="store_true", help="only re-score the records already there")
     args = parser.parse_args()
 
     import synthgov  # noqa: F401  (telemetry off)
     from synthgov.params import load_params
 
-    params = load_params(REPO / "params")
-    pool = _pool(params)
-    records, started = [], time.perf_counter()
-    for n in args.sizes:
-        if 2.5 * n > len(pool):
-            print(f"size {n}: needs {int(2.5 * n)} rows, Adult has {len(pool)}; skipped", file=sys.stderr)
-            continue
-        for r in range(args.resamples):
-            rng = np.random.default_rng([n, r])
-            order = rng.permutation(len(pool))
-            train = pool.iloc[order[:n]].reset_index(drop=True)
-            holdout = pool.iloc[order[n:n + n // 2]].reset_index(drop=True)
-            real = pool.iloc[order[n + n // 2:2 * n + n // 2]].reset_index(drop=True)
-            for name, (synthetic, members, guarantee) in _candidates(train, real, params, rng, not args.no_dp).items():
-                t = time.perf_counter()
-                gates = _verdicts(train, holdout, synthetic, members, guarantee, params)
-                records.append({"size": n, "resample": r, "candidate": name, "gates": gates})
-                print(f"size {n} resample {r} {name}: blocked by "
-                      f"{[g for g, v in gates.items() if v['blocks']] or 'nothing'} ({time.perf_counter() - t:.1f} s)",
-                      file=sys.stderr, flush=True)
-    table = _summarise(records)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"table": table, "records": records,
-                                                    "seconds": round(time.perf_counter() - started, 1)}, indent=1))
+    records_path = out.with_suffix(".jsonl")
+    records, done = _done(records_path)
+    started = time.perf_counter()
+    for table in [] if args.summary_only else args.tables:
+        with tempfile.TemporaryDirectory(prefix=f"calibration-{table}-") as tmp:
+            params, pool, group = TABLES[table](Path(tmp))
+            for n in args.sizes:
+                if 2.5 * n > len(pool):
+                    print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
+                          file=sys.stderr)
+                    continue
+                for r in range(args.resamples):
+                    names = ["real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN]
+                    if all((table, n, r, name) in done for name in names):
+                        continue
+                    # the resample's rows depend on (size, resample) only: the same rows for every
+                    # candidate, and the same rows when a later session continues the protocol
+                    rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table))])
+                    order = rng.permutation(len(pool))
+                    train = pool.iloc[order[:n]].reset_index(drop=True)
+                    holdout = pool.iloc[order[n:n + n // 2]].reset_index(drop=True)
+                    real = pool.iloc[order[n + n // 2:2 * n + n // 2]].reset_index(drop=True)
+                    for name, (synthetic, members, guarantee) in _candidates(
+                            train, real, params, rng, not args.no_dp, group).items():
+                        if (table, n, r, name) in done:
+                            continue
+                        t = time.perf_counter()
+                        gates = _verdicts(train, holdout, synthetic, members, guarantee, params)
+                        rec = {"table": table, "size": n, "resample": r, "candidate": name, "gates": gates,
+                               "seconds": round(time.perf_counter() - t, 1)}
+                        with records_path.open("a") as fh:
+                            fh.write(json.dumps(rec) + "\n")
+                        records.append(rec)
+                        done.add((table, n, r, name))
+                        failing = [g for g, v in gates.items() if v["verdict"] != "pass"]
+                        print(f"{table} size {n} resample {r} {name}: not passing {failing or 'nothing'} "
+                              f"({rec['seconds']} s)", file=sys.stderr, flush=True)
+    gates = load_params(REPO / "params").gates
+    table = _summarise(records, gates)
+    out.with_suffix(".json").write_text(json.dumps({"table": table, "policy": _policy(gates),
+                                                    "evaluations": len(records),
+                                                    "cpu_hours_of_records": round(sum(r.get("seconds", 0) for r in records) / 3600, 2),
+                                                    "this_session_seconds": round(time.perf_counter() - started, 1)},
+                                                   indent=1))
     out.with_suffix(".md").write_text(_markdown(table))
+    _plot(table, out.with_suffix(".png"))
     print(_markdown(table))
     return 0
 
 
-def _summarise(records: list[dict]) -> dict:
-    """Per size: each honest candidate's false-alarm rate per blocking gate (and its undecidable
-    rate), and each broken candidate's rate of being blocked by at least one gate."""
+def _policy(gates) -> dict[str, dict]:
+    return {name: {"severity": spec.severity, "undecidable": spec.undecidable} for name, spec in gates.gates.items()}
+
+
+def _blocks(name: str, verdict: str, policy: dict[str, dict]) -> bool:
+    """Whether this verdict of gate `name` blocks promotion under today's policy."""
+    spec = policy.get(name, {"severity": "warn", "undecidable": "block"})
+    return spec["severity"] == "block" and (verdict == "fail" or (verdict == "undecidable" and spec["undecidable"] == "block"))
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a rate k/n.
+
+    >>> [round(x, 3) for x in wilson(0, 10)]
+    [0.0, 0.278]
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p, d = k / n, 1 + z * z / n
+    centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _summarise(records: list[dict], gates) -> dict:
+    """Per table and size: each honest candidate's false-alarm rate per blocking gate (and its
+    decided-fail and undecidable rates), and each broken candidate's rate of being caught by at
+    least one blocking gate, each with its Wilson interval."""
+    policy = _policy(gates)
     by = defaultdict(list)
     for rec in records:
-        by[(rec["size"], rec["candidate"])].append(rec["gates"])
+        by[(rec.get("table", "adult"), rec["size"], rec["candidate"])].append(rec["gates"])
     table: dict = {}
-    for (n, cand), runs in sorted(by.items()):
-        row = {"resamples": len(runs), "blocked": sum(any(g["blocks"] for g in run.values()) for run in runs) / len(runs)}
-        if cand not in BROKEN:
-            names = sorted({g for run in runs for g, v in run.items() if v["severity"] == "block"
-                            or v["verdict"] == "undecidable"})
-            row["false_alarm"] = {g: sum(run[g]["blocks"] for run in runs) / len(runs) for g in names}
-            row["decided_fail"] = {g: sum(run[g]["verdict"] == "fail" for run in runs) / len(runs) for g in names}
-            row["undecidable"] = {g: sum(run[g]["verdict"] == "undecidable" for run in runs) / len(runs) for g in names}
-        else:
-            row["caught_by"] = {g: sum(run[g]["blocks"] for run in runs) / len(runs)
-                                for g in sorted({g for run in runs for g, v in run.items() if v["blocks"]})}
-        # blocked by a decided failure (not by an undecidable gate): what the data resolved
-        row["failed_decided"] = sum(any(g["blocks"] and g["verdict"] == "fail" for g in run.values())
-                                    for run in runs) / len(runs)
-        table.setdefault(str(n), {})[cand] = row
+    for (name, n, cand), runs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        k = len(runs)
+        blocked = sum(any(_blocks(g, v["verdict"], policy) for g, v in run.items()) for run in runs)
+        decided = sum(any(_blocks(g, v["verdict"], policy) and v["verdict"] == "fail" for g, v in run.items())
+                      for run in runs)
+        row = {"resamples": k, "blocked": blocked / k, "blocked_interval": wilson(blocked, k),
+               "failed_decided": decided / k}
+        alarms = {g: sum(_blocks(g, run[g]["verdict"], policy) for run in runs if g in run) / k
+                  for g in sorted({g for run in runs for g in run})}
+        row["gates_blocking"] = {g: v for g, v in alarms.items() if v > 0}
+        row["undecidable"] = {g: v for g in sorted({g for run in runs for g in run})
+                              if (v := sum(run.get(g, {}).get("verdict") == "undecidable" for run in runs) / k) > 0}
+        drivers = defaultdict(lambda: defaultdict(int))
+        for run in runs:
+            for g, v in run.items():
+                if v.get("driven_by") and _blocks(g, v["verdict"], policy):
+                    drivers[g][str(v["driven_by"])] += 1
+        row["driven_by"] = {g: dict(d) for g, d in drivers.items()}
+        table.setdefault(name, {}).setdefault(str(n), {})[cand] = row
     return table
 
 
 def _markdown(table: dict) -> str:
-    lines = ["| rows | candidate | resamples | blocked | blocked by a decided fail | gates that block (rate) "
-             "| undecidable (rate) |", "|---|---|---|---|---|---|---|"]
-    for n, cands in table.items():
-        for cand, row in cands.items():
-            alarms = row.get("false_alarm", row.get("caught_by", {}))
-            blocking = ", ".join(f"{g} {v:.2f}" for g, v in sorted(alarms.items(), key=lambda kv: -kv[1]) if v > 0)
-            und = ", ".join(f"{g} {v:.2f}" for g, v in (row.get("undecidable") or {}).items() if v > 0)
-            lines.append(f"| {n} | {cand} | {row['resamples']} | {row['blocked']:.2f} | {row['failed_decided']:.2f} "
-                         f"| {blocking or '-'} | {und or '-'} |")
+    lines = ["| table | rows | candidate | resamples | blocked (95 % interval) | blocked by a decided fail "
+             "| gates that block (rate) | undecidable (rate) |", "|---|---|---|---|---|---|---|---|"]
+    for name, sizes in table.items():
+        for n, cands in sorted(sizes.items(), key=lambda kv: int(kv[0])):
+            for cand in [*HONEST, *BROKEN]:
+                if cand not in cands:
+                    continue
+                row = cands[cand]
+                lo, hi = row["blocked_interval"]
+                blocking = ", ".join(f"{g} {v:.2f}" for g, v in sorted(row["gates_blocking"].items(),
+                                                                        key=lambda kv: (-kv[1], kv[0])))
+                und = ", ".join(f"{g} {v:.2f}" for g, v in row["undecidable"].items())
+                lines.append(f"| {name} | {n} | {cand} | {row['resamples']} | {row['blocked']:.2f} "
+                             f"({lo:.2f}-{hi:.2f}) | {row['failed_decided']:.2f} | {blocking or '-'} | {und or '-'} |")
     return "\n".join(lines) + "\n"
+
+
+def _plot(table: dict, path: Path) -> None:
+    """One panel per table: the blocked rate against the table size, one line per candidate
+    (honest ones solid: false alarms; broken ones dashed: detection), with Wilson intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(table), figsize=(6 * len(table), 4.2), squeeze=False)
+    for ax, (name, sizes) in zip(axes[0], table.items()):
+        ns = sorted(int(n) for n in sizes)
+        for cand in [*HONEST, *BROKEN]:
+            pts = [(n, sizes[str(n)][cand]) for n in ns if cand in sizes[str(n)]]
+            if not pts:
+                continue
+            x = [n for n, _ in pts]
+            y = [row["blocked"] for _, row in pts]
+            err = [[row["blocked"] - row["blocked_interval"][0] for _, row in pts],
+                   [row["blocked_interval"][1] - row["blocked"] for _, row in pts]]
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, linestyle="-" if cand in HONEST else "--", label=cand)
+        ax.axhline(0.05, color="grey", linewidth=0.8)
+        ax.axhline(0.95, color="grey", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("training rows")
+        ax.set_ylabel("share of resamples blocked")
+        ax.set_title(f"{name}: honest (solid) should stay under 0.05, broken (dashed) over 0.95", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
