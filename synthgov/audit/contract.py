@@ -34,7 +34,9 @@ _KEPT_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", 
 
 
 def _fingerprint(params: Params) -> str:
-    declared = {"schema": {c: s.model_dump(mode="json", exclude={"bounds"} if s.bounds == "declared" else None)
+    # points (codes of the encoder) imply no expectation; `bounds: declared` is the default
+    declared = {"schema": {c: s.model_dump(mode="json", exclude={"points", "bounds"} if s.bounds == "declared"
+                                           else {"points"})
                            for c, s in params.schema_.items()},
                 "audit": params.audit.model_dump(mode="json", include={"min_rows", "max_rows", "column_order",
                                                                         "max_null_rate", "identifier_unique_ratio"})}

@@ -11,7 +11,8 @@ Nothing else is read from the rows:
   spending privacy.schema_epsilon, which every release counts in its epsilon. Values beyond the
   bounds are clipped to them in training, so a small table's coarse bounds squeeze its tails
   (declare the documented range instead). A column too sparse to bound at that epsilon is
-  excluded, with the reason;
+  excluded, with the reason. When the same histogram shows zeros are common (a zero-inflated
+  amount or count), 0 is declared a point: its own code, released exactly;
 - a numeric protected attribute gets four equal-width audit bins inside its DP bounds.
 The draft says, column by column, what a person should review and how to declare public values
 (code lists, documented ranges), which then cost nothing.
@@ -77,7 +78,7 @@ def draft_schema(df: pd.DataFrame, *, source: str, target: str, protected: list[
                  schema_epsilon: float, rng: np.random.Generator, neighbouring: str = "add-remove",
                  min_group_size: int = 20) -> Draft:
     """Types from the data, values from DP or from the person; see the module docstring."""
-    from synthgov.privacy.bounds import dp_bounds
+    from synthgov.privacy.bounds import dp_bounds_and_zero
 
     missing = [c for c in [target, *protected] if c not in df.columns]
     if missing:
@@ -117,8 +118,8 @@ def draft_schema(df: pd.DataFrame, *, source: str, target: str, protected: list[
             continue
         integer = bool(np.all(np.mod(values.dropna(), 1) == 0))
         eps_each = share[col]
-        bounds = dp_bounds(values.to_numpy(dtype=float), epsilon=eps_each, rng=rng, sensitivity=sensitivity,
-                           integer=integer)
+        bounds, zeros = dp_bounds_and_zero(values.to_numpy(dtype=float), epsilon=eps_each, rng=rng,
+                                           sensitivity=sensitivity, integer=integer)
         if bounds is None:
             draft.exclude[col] = (f"numeric, too few rows to bound with DP at epsilon {eps_each:.3g}: declare its "
                                   "public range (lower, upper) in schema.yaml to include it")
@@ -127,6 +128,9 @@ def draft_schema(df: pd.DataFrame, *, source: str, target: str, protected: list[
                              "integer": integer, "nullable": nullable, "bins": 16}
         draft.notes[col] = (f"bounds [{bounds[0]:g}, {bounds[1]:g}] are a DP estimate (epsilon {eps_each:.3g}); "
                             "replace them by the documented public range if there is one")
+        if zeros and bounds[0] <= 0.0 <= bounds[1]:
+            draft.schema[col]["points"] = [0.0]
+            draft.notes[col] += "; zeros are common (the same DP histogram): 0 is a point, released exactly"
         if col in protected:
             draft.protected_bins[col] = [float(x) for x in np.linspace(bounds[0], bounds[1], 5)]
     lost = [c for c in protected if c not in draft.schema]

@@ -29,6 +29,9 @@ class ColumnSchema(_Frozen):
     # declared: public bounds, a value beyond them breaks the data contract; dp: bounds estimated with
     # DP (synthgov init), values beyond them are expected and clipped in training
     bounds: Literal["declared", "dp"] = "declared"
+    # points: values common on their own (the 0 of a zero-inflated amount, a default code) that
+    # get their own code, apart from the bins, and are released exactly (a bin is decoded uniformly)
+    points: list[float] = []
 
     @property
     def needs_dp_estimate(self) -> bool:
@@ -59,6 +62,10 @@ class ColumnSchema(_Frozen):
                     raise ValueError("'bins' edges must cover [lower, upper]")
             if self.scale == "log" and self.lower < 0:
                 raise ValueError("scale 'log' needs lower >= 0")
+            if len(set(self.points)) != len(self.points) or any(not self.lower <= p <= self.upper for p in self.points):
+                raise ValueError("'points' must be distinct values within [lower, upper]")
+        if self.type == "categorical" and self.points:
+            raise ValueError("'points' is for numeric columns (a categorical column lists its categories)")
         return self
 
 

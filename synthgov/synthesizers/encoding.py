@@ -1,7 +1,9 @@
 """A tabular encoder built from the declared public schema alone.
 
 Numeric columns are cut into declared bins (explicit edges, or equal-width on a linear or log
-scale between the public bounds) and decoded uniformly within the bin; categorical columns use the
+scale between the public bounds) and decoded uniformly within the bin, except the declared points
+(e.g. the 0 of a zero-inflated amount), which have codes of their own, before the bins', and are
+decoded exactly; categorical columns use the
 declared category list; a nullable column gets one more code for "missing". Nothing here reads a
 statistic of the private rows: the encoder is a function of params/schema.yaml, so changing the
 extreme values or rare categories of the data cannot change it.
@@ -88,7 +90,7 @@ class TabularEncoder:
             spec = self.schema[col]
             if spec.type == "numeric":
                 self._edges[col] = bin_edges(spec)
-                card = len(self._edges[col]) - 1
+                card = len(spec.points) + len(self._edges[col]) - 1
             else:
                 card = len(spec.categories)
             self.cards.append(card + int(spec.nullable))
@@ -123,7 +125,10 @@ class TabularEncoder:
             if spec.type == "numeric":
                 edges = self._edges[col]
                 clipped = np.clip(values.to_numpy(dtype=float), spec.lower, spec.upper)
-                col_codes = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
+                col_codes = len(spec.points) + np.clip(np.searchsorted(edges, clipped, side="right") - 1,
+                                                       0, len(edges) - 2)
+                for k, point in enumerate(spec.points):
+                    col_codes = np.where(clipped == point, k, col_codes)
             else:
                 mapped = self._lookup(col, values)
                 if (mapped.isna() & ~null).any():
@@ -140,8 +145,8 @@ class TabularEncoder:
             spec, c = self.schema[col], codes[:, j]
             null = spec.nullable & (c == self.cards[j] - 1)
             if spec.type == "numeric":
-                edges = self._edges[col]
-                k = np.clip(c, 0, len(edges) - 2)
+                edges, points = self._edges[col], np.asarray(spec.points, dtype=float)
+                k = np.clip(c - len(points), 0, len(edges) - 2)
                 lo, hi = edges[k], edges[k + 1]
                 u = rng.random(len(c))
                 if spec.integer:  # an integer inside [lo, hi), or [lo, hi] for the last bin
@@ -152,6 +157,8 @@ class TabularEncoder:
                 else:
                     values = lo + u * (hi - lo)
                 values = np.clip(values, spec.lower, spec.upper)
+                if len(points):
+                    values = np.where(c < len(points), points[np.clip(c, 0, len(points) - 1)], values)
                 out[col] = np.where(null, np.nan, values)
             else:
                 labels = np.asarray(spec.categories + [None] * int(spec.nullable), dtype=object)

@@ -90,3 +90,13 @@ def test_messy_csv_header_missing_markers_and_float_codes(tmp_path):
     assert list(df.columns) == ["c0", "c1", "c2"] and df.isna().sum().tolist() == [0, 1, 1]
     typed, _ = conform(df, {"c0": ColumnSchema(type="categorical")}, "t.csv")
     assert typed["c0"].tolist() == ["1", "2", "1"]
+
+
+def test_common_zeros_become_a_point_from_the_same_dp_histogram():
+    rng = np.random.default_rng(2)
+    df = _table().assign(spend=lambda d: np.where(rng.random(len(d)) < 0.4, 0.0,
+                                                  rng.lognormal(5, 1, len(d)).round(2)).astype(str))
+    draft = _draft(df)
+    assert draft.schema["spend"]["points"] == [0.0] and "0 is a point" in draft.notes["spend"]
+    assert "points" not in draft.schema["weight"] and "points" not in draft.schema["age"]  # no zeros
+    assert draft.schema_epsilon == 0.2  # nothing more spent

@@ -29,3 +29,23 @@ def test_encode_decode_keeps_categories_and_bins(params, adult):
     assert (back["sex"] == train["sex"]).all()
     assert back["age"].between(17, 90).all()
     assert np.array_equal(enc.encode(back), codes)
+
+
+def test_a_declared_point_has_its_own_code_and_is_released_exactly():
+    """A zero-inflated amount: the zeros keep their mass at 0 (a bin would smear them over its width)."""
+    import pandas as pd
+    import pytest
+
+    from synthgov.params import ColumnSchema
+
+    spec = {"amount": ColumnSchema(type="numeric", lower=0, upper=8, bins=4, points=[0.0])}
+    enc = TabularEncoder(spec, ["amount"])
+    values = pd.DataFrame({"amount": [0.0, 0.0, 0.5, 3.0, 8.0, 9.5]})
+    codes = enc.encode(values)[:, 0]
+    assert enc.cards == [5] and codes.tolist() == [0, 0, 1, 2, 4, 4]  # the point first, then 4 bins
+    back = enc.decode(np.array([[0]] * 50 + [[1]] * 50), np.random.default_rng(0))["amount"]
+    assert (back[:50] == 0.0).all() and back[50:].between(0, 2).all() and (back[50:] > 0).all()
+    without = TabularEncoder({"amount": spec["amount"].model_copy(update={"points": []})}, ["amount"])
+    assert (without.decode(np.zeros((50, 1), dtype=int), np.random.default_rng(0))["amount"] > 0).all()
+    with pytest.raises(ValueError, match="'points' must be distinct values within"):
+        ColumnSchema(type="numeric", lower=1, upper=8, points=[0.0])
