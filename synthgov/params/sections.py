@@ -92,6 +92,9 @@ class TrainParams(_Frozen):
     hidden: int = Field(0, ge=0)
     seed: int = 0
     max_rows: int | None = Field(None, ge=10)
+    # the most rows whose per-sample gradients are held at once: a larger Poisson batch is
+    # processed in chunks of this size and noised once, as one step (memory, not privacy)
+    max_physical_batch: int = Field(4096, ge=1)
 
     @property
     def steps(self) -> int:

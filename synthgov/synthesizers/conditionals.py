@@ -50,25 +50,35 @@ class Conditionals(nn.Module):
 
 
 class Rows(torch.utils.data.Dataset):
-    """Rows of a one-hot matrix, fetched a whole batch at a time."""
+    """Rows of the encoded table, one-hot encoded a whole batch at a time: the table is held as
+    integer codes (a few bytes a cell), never as its one-hot matrix."""
 
-    def __init__(self, onehot: torch.Tensor):
-        self.onehot = onehot
+    def __init__(self, codes: np.ndarray, cards: list[int]):
+        self.codes = torch.as_tensor(np.ascontiguousarray(codes), dtype=torch.int32)
+        self.cards = list(cards)
 
     def __len__(self) -> int:
-        return self.onehot.shape[0]
+        return self.codes.shape[0]
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return self.onehot[i]
+        return one_hot(self.codes[i:i + 1], self.cards)[0]
 
     def __getitems__(self, idx: list[int]) -> list[torch.Tensor]:
-        return [self.onehot[torch.as_tensor(idx, dtype=torch.long)]]
+        return [one_hot(self.codes[torch.as_tensor(idx, dtype=torch.long)], self.cards)]
 
 
 def collate(batch: list[torch.Tensor]) -> torch.Tensor:
     return batch[0]
 
 
-def one_hot(codes: np.ndarray, cards: list[int]) -> torch.Tensor:
-    parts = [nn.functional.one_hot(torch.as_tensor(codes[:, j]), c) for j, c in enumerate(cards)]
-    return torch.cat(parts, dim=1).float()
+def one_hot(codes, cards: list[int]) -> torch.Tensor:
+    """The one-hot rows of integer codes (n x columns), one block of `cards[j]` per column.
+
+    >>> one_hot(np.array([[0, 2], [1, 0]]), [2, 3]).tolist()
+    [[1.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0, 0.0]]
+    """
+    codes = torch.as_tensor(codes, dtype=torch.long).reshape(-1, len(cards))
+    offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(cards)[:-1]]), dtype=torch.long)
+    out = torch.zeros(codes.shape[0], int(sum(cards)))
+    out.scatter_(1, codes + offsets, 1.0)
+    return out

@@ -56,6 +56,7 @@ class DPAutoregressive:
         self.net: Conditionals | None = None
         self.hidden = 0
         self.trained_rows: np.ndarray | None = None
+        self.physical_batches = 0  # forward-backward passes of the last fit (tests; never reported)
         self.mechanisms_started = False  # whether fit has touched the private rows with a DP mechanism
 
     @staticmethod
@@ -117,7 +118,7 @@ class DPAutoregressive:
                                      delta=budget["preprocessing_delta"], rng=rng)
         schema, added = with_other(schema, columns, params.data.target)
         self.encoder = TabularEncoder(schema, columns)
-        onehot = one_hot(self.encoder.encode(train), self.encoder.cards)
+        rows = Rows(self.encoder.encode(train), self.encoder.cards)
         unlikely = {columns.index(c): [code] for c, code in added.items()}
         self.net = Conditionals(self.encoder.cards, tp.hidden, unlikely)
         optimizer = torch.optim.Adam(self.net.parameters(), lr=tp.learning_rate)
@@ -133,10 +134,11 @@ class DPAutoregressive:
             from synthgov.privacy.dpsgd import make_private
 
             model, optimizer, loader = make_private(
-                self.net, optimizer, Rows(onehot), sample_rate=q, noise_multiplier=sigma,
+                self.net, optimizer, rows, sample_rate=q, noise_multiplier=sigma,
                 max_grad_norm=pp.max_grad_norm, expected_batch_size=expected_batch,
-                generator=randomness.torch(), collate_fn=collate)
-            self._run(model, optimizer, loader, steps)
+                generator=randomness.torch(), collate_fn=collate, max_physical_batch=tp.max_physical_batch)
+            # not in the report: the number of chunks follows the private batch sizes
+            self.physical_batches = self._run(model, optimizer, loader, steps)
             self.net = model._module
             spent = epsilon_spent(noise_multiplier=sigma, sample_rate=q, steps=steps,
                                   delta=budget["training_delta"], accountant=pp.accountant,
@@ -148,23 +150,25 @@ class DPAutoregressive:
                           accountant=pp.accountant)
         else:
             gen = torch.Generator().manual_seed(tp.seed)
-            loader = torch.utils.data.DataLoader(Rows(onehot), batch_size=expected_batch, shuffle=True,
+            loader = torch.utils.data.DataLoader(rows, batch_size=expected_batch, shuffle=True,
                                                  collate_fn=collate, generator=gen)
-            self._run(self.net, optimizer, loader, steps)
+            self.physical_batches = self._run(self.net, optimizer, loader, steps)
             report.update(epsilon=epsilon, delta=0.0, noise_multiplier=0.0, accountant="none")
         report["train_seconds"] = time.perf_counter() - started
         return report
 
-    def _run(self, model: nn.Module, optimizer, loader, steps: int) -> None:
-        """Exactly `steps` optimisation steps, so the spent epsilon is the calibrated one. Progress
+    def _run(self, model: nn.Module, optimizer, loader, steps: int) -> int:
+        """Exactly `steps` optimisation steps, so the spent epsilon is the calibrated one; returns
+        the forward-backward passes taken (more than `steps` when batches are chunked). Progress
         is logged by step count only: the loss of a private batch is not a DP figure."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
-            done = 0
+            done = passes = 0
             while done < steps:
                 for batch in loader:
                     if done == steps:
                         break
+                    passes += 1
                     optimizer.zero_grad(set_to_none=True)
                     if batch.shape[0]:
                         loss = self.net.loss(model(batch), batch)
@@ -172,9 +176,12 @@ class DPAutoregressive:
                         loss = model(batch).sum()
                     loss.backward()
                     optimizer.step()
+                    if getattr(optimizer, "_is_last_step_skipped", False):
+                        continue  # a chunk of a larger Poisson batch: clipped and summed, not yet a step
                     done += 1
                     if done % max(1, steps // 10) == 0:
                         log.info("dp-autoregressive: step %d/%d", done, steps)
+        return passes
 
     @torch.no_grad()
     def draw(self, n: int, gen: torch.Generator, outcome_shift=None) -> np.ndarray:

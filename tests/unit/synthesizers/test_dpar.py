@@ -36,6 +36,29 @@ def test_dp_fit_spends_the_target_epsilon(fast_params, adult):
     assert report["steps"] == 10
 
 
+def test_a_large_poisson_batch_in_chunks_is_the_same_step(adult):
+    """train.max_physical_batch bounds the per-sample gradients held at once: a batch of ~200 rows
+    in chunks of 32 is clipped and summed chunk by chunk and noised once, so with the same (test
+    mode) randomness it takes the same number of steps to the same weights (up to summation order)."""
+    import torch
+
+    train = small(adult[0], 1000)
+    nets = {}
+    for chunk in (4096, 32):
+        params = load_params(REPO / "params", {"train.epochs": 2, "train.sample_rate": 0.2,
+                                               "train.max_physical_batch": chunk})
+        synth = DPAutoregressive()
+        report = synth.fit(train, params, seeded())
+        assert report["steps"] == 10 and 150 < report["expected_batch_size"] < 250  # q x a DP count
+        # ~200 rows a batch: one pass a step unchunked, about seven in chunks of 32
+        assert (synth.physical_batches == 10) if chunk == 4096 else (synth.physical_batches > 40)
+        assert "physical_batches" not in report  # it follows the private batch sizes
+        nets[chunk] = synth.net.state_dict()
+    assert nets[4096].keys() == nets[32].keys()
+    for name in nets[4096]:
+        assert torch.allclose(nets[4096][name], nets[32][name], atol=1e-5), name
+
+
 def test_test_mode_gives_byte_identical_output(fast_params, adult, tmp_path):
     train = small(adult[0], 800)
     a, b = DPAutoregressive(), DPAutoregressive()
