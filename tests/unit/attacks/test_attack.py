@@ -16,7 +16,7 @@ from synthgov.params import load_params
 PRIVACY_GATES = {"exact_match_excess", "near_duplicate_excess", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
                  "singling_out_risk", "linkability_risk", "inference_risk"}
 COUNTS = {"members", "non_members", "reference_rows", "synthetic_rows_attacked", "synthetic_rows_indexed",
-          "rows_each", "attacks", "training_rows", "control_rows"}
+          "synthetic_rows", "holdout_rows", "rows_each", "attacks", "training_rows", "control_rows"}
 
 
 def noisy_copy(df: pd.DataFrame, params, seed: int = 0) -> pd.DataFrame:

@@ -70,3 +70,23 @@ def test_a_resolved_tpr_leak_still_blocks(params):
     tpr = {c.name: c for c in _checks(report, params)}["mia_tpr_at_1pct_fpr"]
     assert tpr.verdict == "fail" and tpr.severity == "block" and tpr.blocking_failure
     assert tpr.breakdown["driven_by"] == "distance"
+
+
+def test_exact_matches_are_judged_against_the_natural_duplicate_rate(params):
+    """A panel-like table where 39 % of holdout rows equal a training row: an honest excess of
+    0.01 cannot be told from 0.002 at 1,500 rows (undecidable, warns); a 10 % partial copy can."""
+    from synthgov.attacks import _checks
+
+    def excess_check(synthetic_share: float):
+        report = _report(auc={"distance": _ci(0.48, 0.56), "density_ratio": _ci(0.45, 0.55)},
+                         tpr={"distance": _ci(0.0, 0.02), "density_ratio": _ci(0.0, 0.02)},
+                         inference={"sex": _ci(0.0, 0.1)})
+        report["exact_match"] = {"synthetic_share": synthetic_share, "natural_share": 0.39,
+                                 "synthetic_rows": 1500, "holdout_rows": 1500}
+        return {c.name: c for c in _checks(report, params)}["exact_match_excess"]
+
+    honest, leak = excess_check(0.40), excess_check(0.49)
+    assert honest.verdict == "undecidable" and not honest.blocking_failure
+    assert "natural duplicates" in honest.breakdown["undecidable"]["resolve"]
+    assert leak.verdict == "fail" and leak.blocking_failure
+    assert leak.breakdown["excess"]["lower"] > 0.002
