@@ -62,6 +62,7 @@ def _assert_nothing_copied(ws: Path, df: pd.DataFrame, table: pt.Table) -> None:
             assert "categories" not in spec, f"{col}: categories drafted from the rows"
         if spec["type"] == "numeric":
             assert spec["bounds"] == "dp" and {spec["lower"], spec["upper"]} <= grid, (col, spec)
+            assert spec.get("points", []) in ([], [0.0]), (col, spec)  # 0 (public) or nothing
     drafted = "\n".join(p.read_text() for p in [*(ws / "params").glob("*.yaml"), ws / "checks" / "source_contract.json"])
     words = set(drafted.replace(",", " ").replace("'", " ").replace('"', " ").split())
     copied = sorted(label for label in labels if len(label) > 2 and label in words and label not in df.columns)
