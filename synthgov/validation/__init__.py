@@ -175,11 +175,11 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     tables = f"more rows: {n_syn} synthetic rows against the source's"
     holdout = f"a larger real holdout ({n_hold} rows now)"
 
-    def check(name, score, goal, breakdown, optimistic=None, resolve=None):
+    def check(name, score, goal, breakdown, optimistic=None, resolve=None, on_undecidable=None):
         s = spec(name)
         return CheckResult.evaluate(name, score, s.threshold, goal=goal, severity=s.severity, stage="validate",
-                                    breakdown=breakdown, optimistic=optimistic, on_undecidable=s.undecidable,
-                                    resolve=resolve)
+                                    breakdown=breakdown, optimistic=optimistic,
+                                    on_undecidable=on_undecidable or s.undecidable, resolve=resolve)
 
     def bounded(name, ci, goal, breakdown=None, resolve=tables):
         bound, other = ("lower", "upper") if goal == "maximize" else ("upper", "lower")
@@ -225,7 +225,9 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
               {"flagged": report["subgroups"]["flagged"]}),
         check("fairness_dp_gap", dp_score, "minimize",
               {"bound": "upper", "by_attribute": dp_gaps, "fairness_mode_attribute": fair_attr,
-               "driven_by": worst(dp_gaps, "minimize")}, optimistic=dp_optimistic, resolve=groups),
+               "driven_by": worst(dp_gaps, "minimize")}, optimistic=dp_optimistic, resolve=groups,
+              # a fairness mode promises a fairer attribute: one it cannot show blocks, whatever the policy
+              on_undecidable="block" if fair_attr in dp_gaps else None),
         check("fairness_eo_gap", _nanmax(eo_gaps.values()), "minimize",
               {"bound": "upper", "by_attribute": eo_gaps, "driven_by": worst(eo_gaps, "minimize")},
               optimistic=_nanmax(ci["lower"] for ci in gaps["eo"].values()), resolve=groups),

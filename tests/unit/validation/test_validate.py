@@ -72,4 +72,6 @@ def test_fairness_mode_must_make_its_attribute_fairer(params, adult):
     plain_gate = {c.name: c for c in plain}["fairness_dp_gap"]
     fair_gate = {c.name: c for c in fair}["fairness_dp_gap"]
     assert plain_gate.passed and not fair_gate.passed
+    # a fairness mode's promise blocks even when only undecidable (gates.yaml lets the gap warn)
+    assert params.gates.spec("fairness_dp_gap").undecidable == "warn" and fair_gate.blocking_failure
     assert fair_report["representation"]["sex"]["reference"] == {"Female": 0.513, "Male": 0.487}
