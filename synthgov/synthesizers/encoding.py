@@ -3,8 +3,8 @@
 Numeric columns are cut into declared bins (explicit edges, or equal-width on a linear or log
 scale between the public bounds) and decoded uniformly within the bin, except the declared points
 (e.g. the 0 of a zero-inflated amount), which have codes of their own, before the bins', and are
-decoded exactly; categorical columns use the
-declared category list; a nullable column gets one more code for "missing". Nothing here reads a
+decoded exactly. Categorical columns use the declared category list; a nullable column gets one
+more code for "missing". Nothing here reads a
 statistic of the private rows: the encoder is a function of params/schema.yaml, so changing the
 extreme values or rare categories of the data cannot change it.
 """
