@@ -228,17 +228,16 @@ def _summarise(records: list[dict], gates) -> dict:
     for rec in records:
         by[(rec.get("table", "adult"), rec["size"], rec["candidate"])].append(rec["gates"])
     table: dict = {}
-    for (name, n, cand), runs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-        k = len(runs)
+    for (name, n, cand), runs in sorted(by.items()):
+        k, names = len(runs), sorted({g for run in runs for g in run})
         blocked = sum(any(_blocks(g, v["verdict"], policy) for g, v in run.items()) for run in runs)
         decided = sum(any(_blocks(g, v["verdict"], policy) and v["verdict"] == "fail" for g, v in run.items())
                       for run in runs)
         row = {"resamples": k, "blocked": blocked / k, "blocked_interval": wilson(blocked, k),
                "failed_decided": decided / k}
-        alarms = {g: sum(_blocks(g, run[g]["verdict"], policy) for run in runs if g in run) / k
-                  for g in sorted({g for run in runs for g in run})}
+        alarms = {g: sum(_blocks(g, run[g]["verdict"], policy) for run in runs if g in run) / k for g in names}
         row["gates_blocking"] = {g: v for g, v in alarms.items() if v > 0}
-        row["undecidable"] = {g: v for g in sorted({g for run in runs for g in run})
+        row["undecidable"] = {g: v for g in names
                               if (v := sum(run.get(g, {}).get("verdict") == "undecidable" for run in runs) / k) > 0}
         drivers = defaultdict(lambda: defaultdict(int))
         for run in runs:
