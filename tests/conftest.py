@@ -18,6 +18,20 @@ import synthgov  # noqa: F401  (turns telemetry off before any tool is imported)
 REPO = Path(__file__).resolve().parent.parent
 
 
+# The slowest test files first, so that two workers end together (longest first); xdist's own
+# order (--no-loadscope-reorder in pyproject.toml turns it off) starts the files with the most
+# tests first, which left the ten-minute SIGKILL test to one worker at the end. The rest keep
+# their collection order.
+SLOWEST_FIRST = [f"tests/integration/{name}.py" for name in (
+    "test_faults", "test_evaluate", "test_operations", "test_scale", "test_bad_inputs", "test_own_tables",
+    "test_concurrency", "test_approval", "test_pipeline", "test_browser")] + ["tests/unit/validation/test_validate.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_homes(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")
