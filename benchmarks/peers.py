@@ -99,15 +99,12 @@ def _fit(python: str, peer: str, epsilon: float, seed: int, rows: int, args, wor
            "--seed", str(seed), "--rows", str(rows), "--max-epochs", str(args.max_epochs),
            "--out", str(out), "--report", str(report)]
     cap = args.cpu_seconds
-
-    def limit():
-        resource.setrlimit(resource.RLIMIT_CPU, (cap, cap + 5))
-
     env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1",
            "MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "1"}
     started = time.perf_counter()
     with open(work / f"{peer}-{epsilon}-{seed}.log", "w") as log:
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit, env=env, cwd=work)
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
+        resource.prlimit(child.pid, resource.RLIMIT_CPU, (cap, cap + 5))  # SIGXCPU at the cap
         _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
@@ -217,13 +214,12 @@ def _summarise(records: list[dict], policy: dict) -> list[dict]:
     rows = []
     for (n, peer, eps), runs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], float(kv[0][2]))):
         ok = [r for r in runs if "error" not in r]
-        mean = lambda key: round(float(np.mean([r[key] for r in ok])), 4) if ok else None  # noqa: E731
+        spent = [r["epsilon_spent"] for r in ok if r.get("epsilon_spent") is not None]
         row = {"rows": n, "peer": peer, "epsilon": eps, "seeds": len(runs), "finished": len(ok),
-               "ratio": mean("tstr_auc") and round(float(np.mean([r["ratio"]["point"] for r in ok])), 4),
+               "ratio": _mean([r["ratio"]["point"] for r in ok]),
                "ratio_interval": [min(r["ratio"]["lower"] for r in ok), max(r["ratio"]["upper"] for r in ok)] if ok else None,
-               "fidelity_js": mean("fidelity_js"), "dcr_share": mean("dcr_share"), "mia_auc": mean("mia_auc"),
-               "epsilon_spent": round(float(np.mean([r["epsilon_spent"] for r in ok if r.get("epsilon_spent") is not None])), 3)
-               if any(r.get("epsilon_spent") is not None for r in ok) else None,
+               **{key: _mean([r[key] for r in ok]) for key in ("fidelity_js", "dcr_share", "mia_auc")},
+               "epsilon_spent": _mean(spent),
                "cpu_seconds": round(float(np.mean([r["cpu_seconds"] for r in runs])), 1),
                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
                "all_gates_passed": sum(not any(_blocks(g, v["verdict"], policy) for g, v in r["gates"].items()) for r in ok),
@@ -232,35 +228,42 @@ def _summarise(records: list[dict], policy: dict) -> list[dict]:
     return rows
 
 
+def _mean(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
 def _markdown(table: list[dict]) -> str:
-    lines = ["| rows | peer | epsilon | seeds (finished) | TSTR/TRTR (95 % interval) | fidelity_js | DCR share "
-             "| MIA AUC | epsilon spent | CPU s | peak RSS MiB | every blocking gate passed |",
+    lines = [("| rows | peer | epsilon | seeds (finished) | TSTR/TRTR (95 % interval) | fidelity_js | DCR share "
+              "| MIA AUC | epsilon spent | CPU s | peak RSS MiB | every blocking gate passed |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table:
         iv = r["ratio_interval"]
         ratio = f"{r['ratio']:.3f} ({iv[0]:.3f}-{iv[1]:.3f})" if iv else "not finished: " + "; ".join(r["errors"])
-        cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         lines.append(f"| {r['rows']} | {r['peer']} | {r['epsilon']} | {r['seeds']} ({r['finished']}) | {ratio} "
-                     f"| {cell(r['fidelity_js'])} | {cell(r['dcr_share'])} | {cell(r['mia_auc'])} "
-                     f"| {cell(r['epsilon_spent'])} | {r['cpu_seconds']:.0f} | {r['peak_rss_mib']} "
+                     f"| {_cell(r['fidelity_js'])} | {_cell(r['dcr_share'])} | {_cell(r['mia_auc'])} "
+                     f"| {_cell(r['epsilon_spent'])} | {r['cpu_seconds']:.0f} | {r['peak_rss_mib']} "
                      f"| {r['all_gates_passed']} of {r['finished']} |")
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _versions(envs: Path) -> dict[str, str]:
     """The exact versions of the peers' packages, from their environments."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     found = {"synthgov": version("synthgov"), "torch": version("torch"), "opacus": version("opacus")}
     try:
         found["sdv"] = version("sdv")
-    except Exception:  # noqa: BLE001  (the optional extra is not installed)
-        pass
+    except PackageNotFoundError:  # the optional extra is not installed
+        found["sdv"] = "not installed"
     for env, packages in {"dpmm": ["dpmm", "numpy", "pandas"], "mostlyai": ["mostlyai-engine", "torch"]}.items():
         python = envs / env / "bin" / "python"
         if python.exists():
             code = f"from importlib.metadata import version; print(' '.join(version(p) for p in {packages!r}))"
-            got = subprocess.run([str(python), "-c", code], capture_output=True, text=True).stdout.split()
+            got = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.split()
             found.update({f"{env}: {p}": v for p, v in zip(packages, got)})
     return found
 
