@@ -9,7 +9,8 @@ PEER is one of PEERS below; `--epsilon inf` asks for the peer's non-DP mode (ref
 none). domain.json is the public domain, from params/schema.yaml alone: for each column its type,
 categories (categorical) or declared bounds (numeric). Each peer gets it where its API accepts one,
 so none spends budget on, or reads from the rows, what the schema declares. report.json says the
-epsilon the peer itself reports spending (None without DP) and how many epochs it trained.
+epsilon the peer itself reports spending (None without DP), how many epochs it trained, and the
+fitting process's peak RSS.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def _synthgov(name: str, train: pd.DataFrame, epsilon: float, seed: int, rows: i
                        "delta": report.get("delta"), "epochs": report.get("epochs")}
 
 
+def _peak_rss_mib() -> float | None:
+    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: a child started by vfork
+    inherits there the peak of its parent (the benchmark, with its tables) across the exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("peer", choices=PEERS)
@@ -126,7 +136,7 @@ def main() -> int:
             values = pd.to_numeric(synthetic[col], errors="coerce").clip(spec["lower"], spec["upper"])
             synthetic[col] = values.round() if spec.get("integer") else values
     synthetic.to_csv(args.out, index=False)
-    Path(args.report).write_text(json.dumps(report))
+    Path(args.report).write_text(json.dumps({**report, "peak_rss_mib": _peak_rss_mib()}))
     return 0
 
 

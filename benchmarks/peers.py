@@ -14,7 +14,7 @@ epsilon of `--epsilons` (delta 1e-5; the non-DP variants once, at epsilon inf), 
 domain of params/schema.yaml where its API takes one, and generates as many rows. Each fit runs as
 a child process capped in CPU seconds (`--cpu-seconds`, RLIMIT_CPU: a peer over the cap is
 recorded as not finished) and in epochs where the peer trains by epochs (`--max-epochs`), never in
-wall time; its CPU seconds and peak RSS are read from the child's resource usage. The scorer is
+wall time; its CPU seconds are read from the child's resource usage, its peak RSS from its own VmHWM. The scorer is
 synthgov's own: the validation and attack stage cores with Adult's params, as `synthgov evaluate`
 runs them, so every peer also gets synthgov's gate verdicts (blocking under params/gates.yaml).
 
@@ -109,13 +109,15 @@ def _fit(python: str, peer: str, epsilon: float, seed: int, rows: int, args, wor
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    rec = {"cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024),
-           "exit_code": code}
+    # peak RSS: the child's own (peer_fit.py reads VmHWM); ru_maxrss would carry the benchmark's
+    # own peak over, since a vfork-started child inherits it across the exec
+    rec = {"cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "peak_rss_mib": None, "exit_code": code}
     if code != 0 or not out.exists():
         tail = (work / f"{peer}-{epsilon}-{seed}.log").read_text()[-600:]
         rec["error"] = (f"over the cap of {cap} CPU seconds" if cpu >= cap - 1 else f"exit {code}: {tail}")
         return rec
     rec["synthetic"], rec["report"] = out, json.loads(report.read_text())
+    rec["peak_rss_mib"] = rec["report"].get("peak_rss_mib")
     return rec
 
 
@@ -221,7 +223,7 @@ def _summarise(records: list[dict], policy: dict) -> list[dict]:
                **{key: _mean([r[key] for r in ok]) for key in ("fidelity_js", "dcr_share", "mia_auc")},
                "epsilon_spent": _mean(spent),
                "cpu_seconds": round(float(np.mean([r["cpu_seconds"] for r in runs])), 1),
-               "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+               "peak_rss_mib": max((r["peak_rss_mib"] for r in runs if r.get("peak_rss_mib")), default=None),
                "all_gates_passed": sum(not any(_blocks(g, v["verdict"], policy) for g, v in r["gates"].items()) for r in ok),
                "errors": sorted({r["error"][:80] for r in runs if "error" in r})}
         rows.append(row)
@@ -241,7 +243,7 @@ def _markdown(table: list[dict]) -> str:
         ratio = f"{r['ratio']:.3f} ({iv[0]:.3f}-{iv[1]:.3f})" if iv else "not finished: " + "; ".join(r["errors"])
         lines.append(f"| {r['rows']} | {r['peer']} | {r['epsilon']} | {r['seeds']} ({r['finished']}) | {ratio} "
                      f"| {_cell(r['fidelity_js'])} | {_cell(r['dcr_share'])} | {_cell(r['mia_auc'])} "
-                     f"| {_cell(r['epsilon_spent'])} | {r['cpu_seconds']:.0f} | {r['peak_rss_mib']} "
+                     f"| {_cell(r['epsilon_spent'])} | {r['cpu_seconds']:.0f} | {r['peak_rss_mib'] or '-'} "
                      f"| {r['all_gates_passed']} of {r['finished']} |")
     return "\n".join(lines) + "\n"
 
