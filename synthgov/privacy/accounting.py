@@ -81,14 +81,15 @@ def epsilon_spent(*, noise_multiplier: float, sample_rate: float, steps: int, de
 
 
 MAX_NOISE_MULTIPLIER = 1e6  # Opacus' own cap: no budget that needs more noise is meetable
-_TOLERANCE = 0.005  # the calibrated sigma spends between epsilon - 0.005 and epsilon
+_TOLERANCE = 0.005  # the calibrated sigma spends between epsilon - 0.005 (or 1 %, if less) and epsilon
 
 
 @functools.lru_cache(maxsize=32)
 def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
                     neighbouring: str = "add-remove") -> float:
-    """The noise multiplier that spends at most `epsilon` (and no less than epsilon - 0.005) over
-    `steps` Poisson-sampled steps, by the accountant of `epsilon_spent`.
+    """The noise multiplier that spends at most `epsilon` over `steps` Poisson-sampled steps, by
+    the accountant of `epsilon_spent`, and no less than epsilon - 0.005 (or 99 % of epsilon, if
+    that is closer).
 
     A search on the accountant's curve: log epsilon falls almost linearly in log sigma, so a
     bracket narrowed by interpolation on that line takes a handful of evaluations where halving
@@ -129,12 +130,13 @@ def calibrate_noise(*, epsilon: float, delta: float, sample_rate: float, steps: 
             low, e_low = high / 2, e
         else:
             high, e_high = high / 2, e
+    tolerance = min(_TOLERANCE, 0.01 * epsilon)
     for _ in range(60):  # each step keeps at least a tenth of the bracket off: this ends long before
-        if low is None or epsilon - e_high <= _TOLERANCE:
+        if low is None or epsilon - e_high <= tolerance:
             break
-        t = 0.5
+        t, aim = 0.5, epsilon - tolerance / 2  # the middle of what is accepted
         if math.isfinite(e_low) and e_high > 0:
-            t = (math.log(e_low) - math.log(epsilon - _TOLERANCE / 2)) / (math.log(e_low) - math.log(e_high))
+            t = (math.log(e_low) - math.log(aim)) / (math.log(e_low) - math.log(e_high))
         mid = math.exp(math.log(low) + min(max(t, 0.1), 0.9) * (math.log(high) - math.log(low)))
         e = spent(mid)
         if e > epsilon:

@@ -24,6 +24,13 @@ def test_calibrated_noise_spends_at_most_the_target():
     assert 0.99 <= spent <= 1.0
 
 
+def test_a_small_budget_is_calibrated_to_one_percent():
+    # the absolute tolerance (0.005) would accept anything from 0.195 to 0.2 here
+    sigma = calibrate_noise(epsilon=0.2, delta=1e-5, sample_rate=0.01, steps=100, accountant="rdp")
+    spent = epsilon_spent(noise_multiplier=sigma, sample_rate=0.01, steps=100, delta=1e-5, accountant="rdp")
+    assert 0.99 * 0.2 <= spent <= 0.2
+
+
 def test_unmeetable_budget_is_an_error_naming_the_fix():
     with pytest.raises(PrivacyBudgetError, match=re.escape("lower train.epochs or train.sample_rate")):
         calibrate_noise(epsilon=1e-4, delta=1e-9, sample_rate=1.0, steps=100_000, accountant="rdp")
