@@ -28,7 +28,7 @@ NON_DP = ("sdv-gaussiancopula",)  # no DP mode: only at epsilon inf
 
 
 def _dpmm(kind: str, train: pd.DataFrame, domain: dict, epsilon: float, delta: float, seed: int,
-          rows: int, max_epochs: int) -> tuple[pd.DataFrame, dict]:
+          rows: int) -> tuple[pd.DataFrame, dict]:
     """dpmm's end-to-end DP marginal models. Numeric columns are cut into 32 uniform bins between
     the declared bounds (no budget spent on binning), categories are the declared lists."""
     from dpmm.pipelines import AIMPipeline, MSTPipeline, PrivBayesPipeline
@@ -124,7 +124,7 @@ def main() -> int:
     train = pd.read_csv(args.train, dtype=dtypes, keep_default_na=False, na_values=[""])
     if args.peer.startswith("dpmm-"):
         synthetic, report = _dpmm(args.peer.removeprefix("dpmm-"), train, domain, args.epsilon, args.delta,
-                                  args.seed, args.rows, args.max_epochs)
+                                  args.seed, args.rows)
     elif args.peer == "mostlyai":
         synthetic, report = _mostlyai(train, domain, args.epsilon, args.delta, args.seed, args.rows,
                                       args.max_epochs, Path(args.out).parent)
