@@ -2,7 +2,8 @@
 the orchestration + tracking overhead, as one JSON line.
 
 Each stage runs as its own process (`synthgov stage NAME`, exactly what dvc.yaml runs), so its
-peak RSS and CPU time are its own (os.wait4), and it logs the time of its core alone (the stage
+peak RSS and CPU time are its own (os.wait4; the benchmark's own process holds no table, so
+the child's ru_maxrss is not its parent's peak carried over the exec), and it logs the time of its core alone (the stage
 function, without the interpreter's start). Then the whole Prefect flow (`synthgov run`) is timed
 end to end, temporary Prefect server and MLflow logging included: its overhead is the flow's wall
 time minus the sum of the stage cores. Everything runs in a fresh temporary workspace holding a
@@ -97,7 +98,17 @@ def main() -> int:
             path = ws / "params" / "privacy.yaml"
             path.write_text(path.read_text().replace("epsilon: 1.0", f"epsilon: {args.epsilon}"))
         if args.scale > 1:
-            _scaled(ws, args.scale)
+            # in a process of its own: this one must never hold a table, or the stages' peak RSS
+            # (ru_maxrss of a vfork-started child carries its parent's peak over the exec) reads
+            # the scaled table's size instead of their own
+            import multiprocessing
+
+            child = multiprocessing.get_context("spawn").Process(target=_scaled, args=(ws, args.scale))
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                print(json.dumps({"error": f"building the {args.scale}x source exited {child.exitcode}"}))
+                return 1
         env = {**os.environ, "PREFECT_HOME": str(ws / ".prefect")}
         stages = {}
         for stage in [] if args.flow_only else STAGES:

@@ -82,7 +82,9 @@ class TrainParams(_Frozen):
     """Which synthesizer, and how it trains (params/train.yaml).
 
     The DP-SGD schedule is public: each row joins a step's batch with probability sample_rate,
-    for steps = ceil(epochs / sample_rate) steps, whatever the number of rows.
+    for steps = ceil(epochs / sample_rate) steps, whatever the number of rows; on a table so
+    large that the expected batch would exceed max_batch rows, the rate is lowered to
+    max_batch / n for n the (DP-counted) rows, with the same steps (`rate_for`).
     """
 
     synthesizer: str = "dp-autoregressive"
@@ -95,6 +97,9 @@ class TrainParams(_Frozen):
     # the most rows whose per-sample gradients are held at once: a larger Poisson batch is
     # processed in chunks of this size and noised once, as one step (memory, not privacy)
     max_physical_batch: int = Field(4096, ge=1)
+    # the largest expected batch: above it the sample rate falls with the rows (time per step
+    # bounded; the smaller rate needs less noise for the same epsilon). None: no bound
+    max_batch: int | None = Field(8192, ge=1)
 
     @property
     def steps(self) -> int:
@@ -104,6 +109,21 @@ class TrainParams(_Frozen):
         80
         """
         return max(1, math.ceil(self.epochs / self.sample_rate - 1e-9))
+
+    def rate_for(self, rows: int) -> float:
+        """The Poisson sample rate on a table of `rows` rows (a public figure: a DP count, or the
+        public size under replace-one): sample_rate, lowered so that the expected batch holds at
+        most max_batch rows. Never above sample_rate, so a budget that sample_rate meets at the
+        fixed number of steps is met at this rate too (a lower rate needs less noise).
+
+        >>> TrainParams(sample_rate=0.1, max_batch=8192).rate_for(32_561)
+        0.1
+        >>> round(TrainParams(sample_rate=0.1, max_batch=8192).rate_for(3_256_100) * 3_256_100)
+        8192
+        """
+        if self.max_batch is None or self.sample_rate * rows <= self.max_batch:
+            return self.sample_rate
+        return self.max_batch / rows
 
 
 class FairnessParams(_Frozen):
@@ -154,6 +174,9 @@ class ValidateParams(_Frozen):
     importance_rows: int = Field(2000, ge=100)
     quality_rows: int = Field(5000, ge=100)
     distinguish_rows: int = Field(10000, ge=100)
+    # the most rows of each table (training, synthetic, holdout) validated: a larger one is
+    # validated on a seeded uniform sample of this size, and its intervals are the sample's
+    max_rows: int = Field(100_000, ge=1000)
     subgroup_f1_drop: float = Field(0.05, ge=0.0, lt=1.0)
 
 

@@ -11,8 +11,9 @@ default) on the one-hot prefix of the row (synthgov.synthesizers.conditionals).
    synthetic table's size, delta and the batch normalisation are drawn from the DP count), and
    the rows holding values outside the declared schema (mapped to "Other", clipped, or dropped);
 2. DP preprocessing of undeclared schema values (synthgov.privacy.preprocessing), if any;
-3. DP-SGD (synthgov.privacy.dpsgd): Poisson sampling at the public train.sample_rate for the
-   public number of steps, per-sample clipping at privacy.max_grad_norm, Gaussian noise
+3. DP-SGD (synthgov.privacy.dpsgd): Poisson sampling at the public train.sample_rate (lowered
+   on a large table so that the expected batch holds at most train.max_batch of the DP-counted
+   rows) for the public number of steps, per-sample clipping at privacy.max_grad_norm, Gaussian noise
    calibrated for the declared relation. No BatchNorm.
 All DP randomness comes from the run's generators (synthgov.privacy.randomness): secret in a
 release run. Sampling from the trained model is post-processing and costs nothing.
@@ -42,6 +43,7 @@ from synthgov.synthesizers.conditionals import Conditionals, Rows, collate, one_
 from synthgov.synthesizers.encoding import TabularEncoder, encodable, outside_schema, with_other
 
 log = logging.getLogger(__name__)
+DRAW_CHUNK = 100_000  # rows drawn at once (about 60 MB of one-hot prefix on Adult)
 
 
 class DPAutoregressive:
@@ -93,7 +95,7 @@ class DPAutoregressive:
         n = len(train)
         if params.dp:
             # refuse an unmeetable budget before any mechanism reads the rows (at the largest delta
-            # the run could get, so a refusal here is certain, and spends nothing)
+            # the run could get and the largest rate, so a refusal here is certain, and spends nothing)
             plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
                                preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
                                estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
@@ -122,7 +124,7 @@ class DPAutoregressive:
         unlikely = {columns.index(c): [code] for c, code in added.items()}
         self.net = Conditionals(self.encoder.cards, tp.hidden, unlikely)
         optimizer = torch.optim.Adam(self.net.parameters(), lr=tp.learning_rate)
-        steps, q = tp.steps, tp.sample_rate
+        steps, q = tp.steps, tp.rate_for(n_public)  # the rate from the public (DP-counted) size
         expected_batch = max(1, int(round(q * n_public)))
         report.update(parameters=sum(p.numel() for p in self.net.parameters()), steps=steps, sample_rate=q,
                       expected_batch_size=expected_batch, max_grad_norm=pp.max_grad_norm,
@@ -185,7 +187,13 @@ class DPAutoregressive:
 
     @torch.no_grad()
     def draw(self, n: int, gen: torch.Generator, outcome_shift=None) -> np.ndarray:
-        """Codes of `n` rows, column by column; `outcome_shift(codes, logits)` may adjust the target."""
+        """Codes of `n` rows, column by column; `outcome_shift(codes, logits)` may adjust the target.
+
+        Drawn in chunks of DRAW_CHUNK rows, so memory (a one-hot prefix per row) stays bounded
+        whatever `n`; a fairness shift is then fitted per chunk."""
+        if n > DRAW_CHUNK:
+            sizes = [DRAW_CHUNK] * (n // DRAW_CHUNK) + [n % DRAW_CHUNK] * bool(n % DRAW_CHUNK)
+            return np.concatenate([self.draw(size, gen, outcome_shift) for size in sizes])
         cards, offsets = self.encoder.cards, self.net.offsets
         onehot = torch.zeros(n, offsets[-1])
         codes = np.empty((n, len(cards)), dtype=np.int64)

@@ -125,6 +125,11 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
              ) -> tuple[dict[str, Any], list[CheckResult]]:
     """Every validation metric, with intervals, and one check per validation gate."""
     vp = params.validate_
+    full = {"training": len(train), "synthetic": len(synthetic), "holdout": len(holdout)}
+    representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a),
+                          "reference": params.data.reference_population.get(a)}
+                      for a in params.data.protected}
+    train, synthetic, holdout = (_at_most(df, vp.max_rows, vp.seed + i) for i, df in enumerate((train, synthetic, holdout)))
     cats = _categories(params, train, holdout, synthetic)
     _, y = utility.design(holdout, params, cats)
     # independent parts, each with its own seeded draws: fanned out on Dask (synthgov.parallel)
@@ -140,11 +145,11 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
                         **{f"fairness {a}": (_fairness, (y, p_s, p_r, groups[a], params)) for a in params.data.protected}})
     subgroups = by_group["subgroups"]
     fair = {a: by_group[f"fairness {a}"] for a in params.data.protected}
-    representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a),
-                          "reference": params.data.reference_population.get(a)}
-                      for a in params.data.protected}
     report = {
-        "synthetic_rows": len(synthetic), "holdout_rows": len(holdout),
+        "synthetic_rows": full["synthetic"], "holdout_rows": full["holdout"],
+        # the tables read as a uniform sample of validate.max_rows rows (never the exact training
+        # count: under add-remove it is private)
+        "rows_sampled": sorted(k for k, v in full.items() if v > vp.max_rows), "max_rows": vp.max_rows,
         "fidelity": fid,
         "utility": util, "subgroups": subgroups, "fairness": fair, "representation": representation,
         "fairness_mode": params.generate.fairness.mode,
@@ -153,6 +158,14 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     }
     report["tstr_ratio"] = util["gradient_boosting"]["roc_auc"]["ratio"]["point"]
     return report, _checks(report, fid_draws, params)
+
+
+def _at_most(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """`df`, or a seeded uniform sample of `rows` of its rows (in their order) when it has more."""
+    if len(df) <= rows:
+        return df
+    keep = np.sort(np.random.default_rng(seed).choice(len(df), size=rows, replace=False))
+    return df.iloc[keep].reset_index(drop=True)
 
 
 def _nanmax(values) -> float:
@@ -174,6 +187,9 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     n_syn, n_hold = report["synthetic_rows"], report["holdout_rows"]
     tables = f"more rows: {n_syn} synthetic rows against the source's"
     holdout = f"a larger real holdout ({n_hold} rows now)"
+    if report["rows_sampled"]:  # a table was read as a sample: reading more resolves more first
+        tables = holdout = (f"a larger validate.max_rows (each table is read as a sample of at most "
+                            f"{params.validate_.max_rows} rows)")
 
     def check(name, score, goal, breakdown, optimistic=None, resolve=None, on_undecidable=None):
         s = spec(name)

@@ -59,6 +59,41 @@ def test_a_large_poisson_batch_in_chunks_is_the_same_step(adult):
         assert torch.allclose(nets[4096][name], nets[32][name], atol=1e-5), name
 
 
+def test_max_batch_lowers_the_rate_on_a_large_table_and_the_noise_with_it(adult):
+    """train.max_batch bounds the expected batch: on 1,000 rows at rate 0.2 (~200 rows a batch), a
+    bound of 50 rows lowers the rate to 50 / the DP-counted rows for the same steps, the batches
+    hold about 50 rows, the run spends the same epsilon, and the lower rate needs less noise."""
+    train = small(adult[0], 1000)
+    reports = {}
+    for bound in (None, 50):
+        params = load_params(REPO / "params", {"train.epochs": 2, "train.sample_rate": 0.2, "train.max_batch": bound})
+        synth = DPAutoregressive()
+        reports[bound] = report = synth.fit(train, params, seeded())
+        assert report["steps"] == 10
+        assert report["sample_rate"] == params.train.rate_for(report["rows_released"])
+        assert report["epsilon"] == pytest.approx(1.0, abs=0.01)
+    assert reports[None]["sample_rate"] == 0.2 and 150 < reports[None]["expected_batch_size"] < 250
+    assert reports[50]["sample_rate"] == pytest.approx(50 / reports[50]["rows_released"])
+    assert reports[50]["expected_batch_size"] == 50
+    assert reports[50]["noise_multiplier"] < reports[None]["noise_multiplier"]
+
+
+def test_a_large_sample_is_drawn_in_chunks(fast_params, adult, monkeypatch):
+    """Rows are drawn DRAW_CHUNK at a time (bounded memory at any size): the right number of rows,
+    byte for byte the same for a seed, and a sample no larger than a chunk is drawn as before."""
+    from synthgov.synthesizers import dpar
+
+    synth = DPAutoregressive()
+    synth.fit(small(adult[0], 800), fast_params, seeded())
+    one_chunk = _parquet_bytes(synth.sample(100, seed=5))
+    monkeypatch.setattr(dpar, "DRAW_CHUNK", 100)
+    chunked = synth.sample(250, seed=5)
+    assert len(chunked) == 250 and _parquet_bytes(chunked) == _parquet_bytes(synth.sample(250, seed=5))
+    assert _parquet_bytes(synth.sample(100, seed=5)) == one_chunk
+    # the chunks draw from one stream: not the first chunk repeated
+    assert not chunked.iloc[:100].reset_index(drop=True).equals(chunked.iloc[100:200].reset_index(drop=True))
+
+
 def test_test_mode_gives_byte_identical_output(fast_params, adult, tmp_path):
     train = small(adult[0], 800)
     a, b = DPAutoregressive(), DPAutoregressive()

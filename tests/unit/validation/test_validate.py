@@ -22,7 +22,7 @@ def _bare_numbers(node, path=()):
 
 
 # descriptive counts and the source/release shares are not estimates from the holdout
-_DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds)$|^representation\.")
+_DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\.")
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
@@ -50,6 +50,35 @@ def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, ad
     shuffled = real_half.assign(income=np.random.default_rng(0).permutation(real_half["income"]))
     report, checks = validate(train, test, shuffled, params)
     assert not {c.name: c for c in checks}["tstr_ratio"].passed
+
+
+def test_a_table_over_max_rows_is_validated_on_a_sample_and_says_so(params, adult):
+    """validate.max_rows bounds the rows each table is read with: over it, a seeded uniform sample
+    (the same sample every time), named in the report; an unresolved gate then points at the cap,
+    not at the table's size. The source/release shares still count every row."""
+    from synthgov.params import load_params
+    from tests.conftest import REPO
+
+    capped = load_params(REPO / "params", {"validate.max_rows": 1500, "validate.bootstrap_rounds": 40,
+                                           "validate.fairness_bootstrap_rounds": 40})
+    train, test = adult[0].head(4000), adult[1].head(1200)
+    candidate = adult[0].iloc[4000:8000].reset_index(drop=True)
+    report, checks = validate(train, test, candidate, capped)
+    assert report["rows_sampled"] == ["synthetic", "training"] and report["max_rows"] == 1500
+    assert report["synthetic_rows"] == 4000 and report["holdout_rows"] == 1200
+    female = report["representation"]["sex"]["source"]["Female"]["share"]
+    assert female == pytest.approx((train["sex"] == "Female").mean())  # the whole table
+    again, _ = validate(train, test, candidate, capped)
+    assert again["fidelity"]["max_js_distance"] == report["fidelity"]["max_js_distance"]
+    unresolved = [c for c in checks if c.verdict == "undecidable"]
+    for c in unresolved:
+        assert "validate.max_rows" in c.breakdown["undecidable"]["resolve"], c.name
+    full, _ = validate(train, test, candidate, load_params(REPO / "params", {
+        "validate.bootstrap_rounds": 40, "validate.fairness_bootstrap_rounds": 40}))
+    assert full["rows_sampled"] == []
+    # the sample's interval is wider than the whole table's: it says what 1,500 rows resolve
+    width = lambda r: r["fidelity"]["max_js_distance"]["upper"] - r["fidelity"]["max_js_distance"]["lower"]  # noqa: E731
+    assert width(report) > width(full)
 
 
 def eval_path(report, path):
