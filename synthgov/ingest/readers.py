@@ -78,6 +78,20 @@ def _check_names(path: Path, df: pd.DataFrame) -> pd.DataFrame:
 
 
 NA_VALUES = ("", "?", "NA")
+CSV_CHUNK_ROWS = 200_000  # rows of a CSV source read at once
+
+
+def shared_strings(series: pd.Series) -> pd.Series:
+    """`series` (object) with equal values held as one object: a column of a few labels over
+    millions of rows then costs a pointer a cell instead of a string object each.
+
+    >>> s = shared_strings(pd.Series(["a" + str(i % 2) for i in range(4)] + [None]))
+    >>> s.tolist()[:4], s[0] is s[2], pd.isna(s[4])
+    (['a0', 'a1', 'a0', 'a1'], True, True)
+    """
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    values = np.append(np.asarray(uniques, dtype=object), np.nan)  # code -1 (missing) reads the NaN
+    return pd.Series(values[codes], index=series.index, name=series.name, dtype=object)
 
 
 def read_table(path: str | Path, *, header: bool = True, na_values: list[str] | tuple[str, ...] = NA_VALUES
@@ -97,8 +111,12 @@ def read_table(path: str | Path, *, header: bool = True, na_values: list[str] | 
             return _check_names(path, _stable(path, pd.read_parquet))
         if ".csv" in suffix or ".gz" in suffix:
             def read(p):
-                df = pd.read_csv(p, dtype=str, skipinitialspace=True, na_values=list(na_values),
-                                 keep_default_na=False, header=0 if header else None)
+                options = dict(dtype=str, skipinitialspace=True, na_values=list(na_values),
+                               keep_default_na=False, header=0 if header else None)
+                # in chunks, each cell's text shared with its equals as it is read: a few million
+                # rows of labels take 8 bytes a cell, not a string object each
+                frames = [chunk.apply(shared_strings) for chunk in pd.read_csv(p, chunksize=CSV_CHUNK_ROWS, **options)]
+                df = pd.concat(frames, ignore_index=True) if frames else pd.read_csv(p, nrows=0, **options)
                 return df.rename(columns=lambda i: f"c{i}") if not header else df
             return _check_names(path, _stable(path, read))
     except SourceError:
@@ -144,7 +162,7 @@ def conform(df: pd.DataFrame, schema: dict[str, ColumnSchema], origin: str
         else:
             # a code written as a float ("1.0", as pandas writes an integer column with NaNs) is the code "1"
             text = series.astype("string").str.strip().str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-            out[col] = text.astype(object).where(series.notna(), np.nan)
+            out[col] = shared_strings(text.astype(object).where(series.notna(), np.nan))
     return pd.DataFrame(out, index=df.index).reset_index(drop=True), type_errors
 
 
