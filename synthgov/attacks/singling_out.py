@@ -34,6 +34,7 @@ from synthgov.attacks.risk import risk
 
 EQ, LE, GE, NULL = 0, 1, 2, 3
 _BATCH = 256
+_CELLS = 1 << 24  # predicate x row cells evaluated at once: about 130 MB of values, whatever the rows
 
 
 class Queries:
@@ -63,10 +64,18 @@ def _matrix(df: pd.DataFrame, columns: list[str], numeric: dict[str, bool], voca
 
 
 def counts(V: np.ndarray, q: Queries) -> np.ndarray:
-    """How many rows of V each predicate matches, in batches (a batch x rows mask at a time)."""
+    """How many rows of V each predicate matches, in batches (a batch x rows mask at a time, the
+    batch smaller on a larger table so that memory stays bounded: 3.3M rows in batches of 256
+    held 16 GB).
+
+    >>> V = np.array([[1.0, 0.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> counts(V, Queries(np.array([[0], [0], [1]]), np.array([[EQ], [GE], [EQ]]), np.array([[2.0], [1.0], [0.0]]))).tolist()
+    [2, 3, 2]
+    """
     out = np.empty(len(q), dtype=np.int64)
-    for start in range(0, len(q), _BATCH):
-        sl = slice(start, start + _BATCH)
+    batch = max(1, min(_BATCH, _CELLS // max(len(V), 1)))
+    for start in range(0, len(q), batch):
+        sl = slice(start, start + batch)
         cols, ops, vals = q.cols[sl], q.ops[sl], q.vals[sl]
         mask = np.ones((len(cols), len(V)), dtype=bool)
         for j in range(cols.shape[1]):
