@@ -18,6 +18,9 @@ the data cannot tell). An undecidable check does not pass; the gate's policy
 >>> u = CheckResult.evaluate("mia_auc", 0.64, 0.6, goal="minimize", optimistic=0.52, on_undecidable="warn")
 >>> u.verdict, u.passed, u.severity, u.blocking_failure
 ('undecidable', False, 'warn', False)
+>>> f = CheckResult.evaluate("dcr_share", 0.9, 0.55, goal="minimize", optimistic=0.8, remedy="DP training")
+>>> f.verdict, f.describe().endswith("(would fix it: DP training)")
+('fail', True)
 """
 
 from __future__ import annotations
@@ -69,13 +72,15 @@ class CheckResult(BaseModel):
         optimistic: float | None = None,
         on_undecidable: Severity = "block",
         resolve: str | None = None,
+        remedy: str | None = None,
     ) -> "CheckResult":
         """Build a result, deciding `passed` from the score, threshold and goal (NaN fails).
 
         `optimistic`: the other bound of the score's interval, when it has one. When the score
         misses the threshold but `optimistic` meets it, the verdict is `undecidable`; its severity
         is then at most `on_undecidable`, and `resolve` (what would settle it: more rows, a larger
-        attack sample) goes into the breakdown."""
+        attack sample) goes into the breakdown. A resolved miss (`fail`) carries `remedy` there
+        instead: what would make the candidate pass (more rows, a larger epsilon, a fairness mode)."""
         score = float(score)
 
         def meets(x: float) -> bool:
@@ -89,6 +94,8 @@ class CheckResult(BaseModel):
             severity = "warn" if on_undecidable == "warn" else severity
             breakdown["undecidable"] = {"optimistic_bound": float(optimistic), "policy": on_undecidable,
                                         "resolve": resolve or "more rows: the interval straddles the threshold"}
+        elif not passed and remedy:
+            breakdown["remedy"] = remedy
         return cls(
             name=name,
             score=score,
@@ -116,6 +123,8 @@ class CheckResult(BaseModel):
         if self.verdict == "undecidable":
             u = self.breakdown["undecidable"]
             line += f" (the other bound is {u['optimistic_bound']:.4g}; would resolve it: {u['resolve']})"
+        elif self.verdict == "fail" and self.breakdown.get("remedy"):
+            line += f" (would fix it: {self.breakdown['remedy']})"
         return line
 
 

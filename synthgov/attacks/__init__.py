@@ -103,12 +103,17 @@ def _encode(params: Params, cats: dict[str, list[str]], df: pd.DataFrame, column
     return encoding.encode(df, params, cats, columns)
 
 
+# what would fix a resolved privacy miss: the release remembers its training rows
+LESS_MEMORY = ("a release that remembers less: DP training at a lower privacy.epsilon (or fewer train.epochs); "
+               "a non-DP or copied table must not be released")
+
+
 def _check(params: Params, name: str, score: float, breakdown: dict[str, Any], optimistic: float | None = None,
            resolve: str | None = None) -> CheckResult:
     spec = params.gates.spec(name)
     return CheckResult.evaluate(name, score, spec.threshold, goal="minimize", severity=spec.severity,
                                 stage="attack", breakdown=breakdown, optimistic=optimistic,
-                                on_undecidable=spec.undecidable, resolve=resolve)
+                                on_undecidable=spec.undecidable, resolve=resolve, remedy=LESS_MEMORY)
 
 
 def _worst(scores: dict[str, float]) -> float:

@@ -31,6 +31,8 @@ def _verdict(c: dict[str, Any]) -> str:
         text += f"; driven by {b['driven_by']}"
     if verdict == "undecidable":
         text += f"; would resolve it: {b['undecidable']['resolve']}"
+    elif verdict == "fail" and b.get("remedy"):
+        text += f"; would fix it: {b['remedy']}"
     return text
 
 

@@ -59,6 +59,9 @@ def test_copy_fails_every_gate_and_independent_sample_passes(params, frames):
     # Assert: every privacy gate fails on the copy and passes on rows the generator never saw
     assert {c.name for c in copy_checks} == PRIVACY_GATES
     assert not [c.name for c in copy_checks if c.passed]
+    # a resolved miss says what would fix it
+    fixes = [c.describe() for c in copy_checks if c.verdict == "fail"]
+    assert fixes and all("would fix it: a release that remembers less: DP training" in d for d in fixes), fixes
     assert all(c.passed for c in indep_checks), [c.describe() for c in indep_checks]
     assert copy_report["membership_inference"]["distance"]["roc_auc"]["point"] > 0.9
     # singling-out on the whole training set: a verbatim copy scores near 1, rows never seen near 0
