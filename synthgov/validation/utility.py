@@ -74,6 +74,9 @@ def fit_predict(name: str, train: pd.DataFrame, holdout: pd.DataFrame, params: P
     model = make_learner(name, params, cats)
     if name == "logistic_regression":
         X, Xh = _prepare_lr(X), _prepare_lr(Xh)
+    else:  # a numeric column without a single value (sklearn's binning fails on it): nothing to learn
+        empty = [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype) and X[c].isna().all()]
+        X = X.assign(**{c: 0.0 for c in empty})
     model.fit(X, y)
     return model, model.predict_proba(Xh)[:, 1]
 

@@ -83,6 +83,18 @@ def test_a_table_over_max_rows_is_validated_on_a_sample_and_says_so(params, adul
     assert width(report) > width(full)
 
 
+def test_a_candidate_with_an_empty_numeric_column_is_scored_not_a_crash(params, adult):
+    """A candidate whose numeric column holds no value at all (a peer's value protection can blank
+    one) is still scored: the learners fit without it instead of failing in sklearn's binning."""
+    from synthgov.validation import utility
+
+    cats = {c: s.categories for c, s in params.schema_.items() if s.type == "categorical"}
+    blank = adult[0].head(600).assign(fnlwgt=float("nan"))
+    for name in ("gradient_boosting", "logistic_regression"):
+        _, p = utility.fit_predict(name, blank, adult[1].head(400), params, cats)
+        assert p.shape == (400,) and np.isfinite(p).all()
+
+
 def eval_path(report, path):
     node = report
     for part in path.split("."):
