@@ -33,6 +33,7 @@ import json
 import math
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,9 @@ def _fit(python: str, peer: str, epsilon: float, seed: int, rows: int, args, wor
     rec = {"cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "peak_rss_mib": None, "exit_code": code}
     if code != 0 or not out.exists():
         tail = (work / f"{peer}-{epsilon}-{seed}.log").read_text()[-600:]
-        rec["error"] = (f"over the cap of {cap} CPU seconds" if cpu >= cap - 1 else f"exit {code}: {tail}")
+        # SIGXCPU: the cap (the rusage can read a little under it when a peer's helper threads end first)
+        over = code == -signal.SIGXCPU or cpu >= cap - 1
+        rec["error"] = f"over the cap of {cap} CPU seconds" if over else f"exit {code}: {tail}"
         return rec
     rec["synthetic"], rec["report"] = out, json.loads(report.read_text())
     rec["peak_rss_mib"] = rec["report"].get("peak_rss_mib")
