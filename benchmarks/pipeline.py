@@ -3,8 +3,8 @@ the orchestration + tracking overhead, as one JSON line.
 
 Each stage runs as its own process (`synthgov stage NAME`, exactly what dvc.yaml runs), so its
 peak RSS and CPU time are its own (os.wait4; the benchmark's own process holds no table, so
-the child's ru_maxrss is not its parent's peak carried over the exec), and it logs the time of its core alone (the stage
-function, without the interpreter's start). Then the whole Prefect flow (`synthgov run`) is timed
+the child's ru_maxrss is not its parent's peak carried over the exec), and it logs the time of
+its core alone (the stage function, without the interpreter's start). Then the whole Prefect flow (`synthgov run`) is timed
 end to end, temporary Prefect server and MLflow logging included: its overhead is the flow's wall
 time minus the sum of the stage cores. Everything runs in a fresh temporary workspace holding a
 copy of params/ and data/, so nothing in the repository is touched.
