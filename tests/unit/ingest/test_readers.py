@@ -24,4 +24,5 @@ def test_a_csv_read_in_chunks_is_the_same_table_with_shared_labels(tmp_path, mon
     # a header-only file is an empty table with its columns, chunked or not
     empty = tmp_path / "empty.csv"
     empty.write_text("age,workclass\n")
-    assert list(readers.read_table(empty).columns) == ["age", "workclass"] and len(readers.read_table(empty)) == 0
+    header_only = readers.read_table(empty)
+    assert list(header_only.columns) == ["age", "workclass"] and len(header_only) == 0
