@@ -23,7 +23,8 @@ run in parts, over several sessions, and interrupted safely. The summary gives e
 95 % Wilson interval (0 of 10 is not 0 %: its upper bound is 28 %).
 
     python benchmarks/calibration.py [--tables adult randhie] [--sizes 1000 3000 10000]
-                                     [--resamples 20] [--no-dp] [--out benchmarks/results/calibration]
+                                     [--resamples 20] [--no-dp] [--candidates real_sample flipped_group]
+                                     [--out benchmarks/results/calibration]
     python benchmarks/calibration.py --summary-only     # re-score the records under today's policy
 """
 
@@ -136,6 +137,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--resamples", type=int, default=20)
     parser.add_argument("--no-dp", action="store_true", help="leave out the DP release (it trains once a resample)")
+    parser.add_argument("--candidates", nargs="+", choices=[*HONEST, *BROKEN], default=None,
+                        help="evaluate only these candidates (default: all)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "calibration"),
                         help="stem of the .jsonl records (appended), .json and .md summaries and .png plot")
     parser.add_argument("--summary-only", action="store_true", help="only re-score the records already there")
@@ -158,7 +161,8 @@ def main() -> int:
                           file=sys.stderr)
                     continue
                 for r in range(args.resamples):
-                    names = ["real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN]
+                    names = [c for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
+                             if args.candidates is None or c in args.candidates]
                     if all((table, n, r, name) in done for name in names):
                         continue
                     # the resample's rows depend on (size, resample) only: the same rows for every
@@ -169,8 +173,8 @@ def main() -> int:
                     holdout = pool.iloc[order[n:n + n // 2]].reset_index(drop=True)
                     real = pool.iloc[order[n + n // 2:2 * n + n // 2]].reset_index(drop=True)
                     for name, (synthetic, members, guarantee) in _candidates(
-                            train, real, params, rng, not args.no_dp, group).items():
-                        if (table, n, r, name) in done:
+                            train, real, params, rng, "dp_release" in names, group).items():
+                        if (table, n, r, name) in done or name not in names:
                             continue
                         t = time.perf_counter()
                         gates = _verdicts(train, holdout, synthetic, members, guarantee, params)

@@ -178,6 +178,10 @@ class ValidateParams(_Frozen):
     # validated on a seeded uniform sample of this size, and its intervals are the sample's
     max_rows: int = Field(100_000, ge=1000)
     subgroup_f1_drop: float = Field(0.05, ge=0.0, lt=1.0)
+    # the real-vs-real null of the fairness gaps: pairs of models on disjoint halves of the
+    # training rows (at most fairness_null_rows each); 0 rounds turns it off
+    fairness_null_rounds: int = Field(4, ge=0)
+    fairness_null_rows: int = Field(2500, ge=100)
 
 
 class AuditParams(_Frozen):

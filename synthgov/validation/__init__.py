@@ -99,13 +99,35 @@ def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any]
     return out, preds
 
 
-def _fairness(y, p_s, p_r, s, params) -> dict[str, Any]:
-    """Downstream fairness of the TSTR and TRTR models for one protected attribute's groups `s`."""
+def _chance_pairs(train: pd.DataFrame, holdout: pd.DataFrame, params: Params, cats: dict[str, list[str]]
+                  ) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
+    """The real-vs-real null of the fairness gaps: holdout probabilities of pairs of
+    gradient-boosting models, each pair trained on two disjoint random halves of the training rows
+    (at most validate.fairness_null_rows each), and the ratio m / n of a model's rows to the table's."""
+    vp, n = params.validate_, len(train)
+    m = min(n // 2, vp.fairness_null_rows)
+    pairs = []
+    for r in range(vp.fairness_null_rounds):
+        order = np.random.default_rng([vp.seed, r]).permutation(n)
+        (_, p_a), (_, p_b) = (utility.fit_predict("gradient_boosting", train.iloc[np.sort(order[i * m:(i + 1) * m])],
+                                                  holdout, params, cats) for i in (0, 1))
+        if p_a is not None and p_b is not None:
+            pairs.append((p_a, p_b))
+    return pairs, m / max(n, 1)
+
+
+def _fairness(y, p_s, p_r, s, params, chance=((), 1.0)) -> dict[str, Any]:
+    """Downstream fairness of the TSTR and TRTR models for one protected attribute's groups `s`;
+    the gaps' intervals also hold the training samples' chance differences (`chance`: _chance_pairs')."""
     vp, k = params.validate_, params.data.min_group_size
-    gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed)
+    pairs, scale = chance
+    spread = fairness.chance_spread(y, list(pairs), s, k=k, scale=scale)
+    gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed,
+                                  spread=spread)
     out = {kind: {**fairness.fairness_metrics(y, p, s, k), "intervals": gaps.pop(kind)}
            for kind, p in (("tstr", p_s), ("trtr", p_r))}
     out.update(gaps)
+    out["chance_spread"] = {"dp": spread["dp"], "eo": spread["eo"], "pairs": len(pairs)}
     return out
 
 
@@ -134,15 +156,17 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     _, y = utility.design(holdout, params, cats)
     # independent parts, each with its own seeded draws: fanned out on Dask (synthgov.parallel)
     parts = fan_out({"fidelity": (_fidelity, (train, synthetic, params)),
-                     "utility": (_utility, (train, holdout, synthetic, params, cats, y))})
-    (fid, fid_draws), (util, preds) = parts["fidelity"], parts["utility"]
+                     "utility": (_utility, (train, holdout, synthetic, params, cats, y)),
+                     "fairness null": (_chance_pairs, (train, holdout, params, cats))})
+    (fid, fid_draws), (util, preds), chance = parts["fidelity"], parts["utility"], parts["fairness null"]
     _, p_s, _, p_r = preds["gradient_boosting"]
     groups = fairness.group_columns(holdout, params)
     if p_s is None:  # one class only in the synthetic labels: nothing downstream can be scored
         p_s = np.full(len(y), float(np.mean(synthetic[params.data.target] == params.data.positive_label)))
     by_group = fan_out({"subgroups": (partial(fairness.subgroup_utility, f1_drop=vp.subgroup_f1_drop),
                                       (y, p_s, p_r, groups, params)),
-                        **{f"fairness {a}": (_fairness, (y, p_s, p_r, groups[a], params)) for a in params.data.protected}})
+                        **{f"fairness {a}": (_fairness, (y, p_s, p_r, groups[a], params, chance))
+                           for a in params.data.protected}})
     subgroups = by_group["subgroups"]
     fair = {a: by_group[f"fairness {a}"] for a in params.data.protected}
     report = {

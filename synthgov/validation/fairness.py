@@ -161,27 +161,77 @@ def _group_gaps(W: np.ndarray, y: np.ndarray, p: np.ndarray, G: np.ndarray, k: i
             "eo": np.maximum(spread(tpr), spread(fpr)), "ece": ece, "ece_gap": spread(ece)}
 
 
+def _group_matrix(sensitive: pd.Series, k: int) -> tuple[list[Any], np.ndarray]:
+    """The groups of at least k rows, and the rows x groups indicator matrix."""
+    labels = sensitive.to_numpy()
+    sizes = pd.Series(labels).value_counts()
+    kept = [g for g in sizes.index if sizes[g] >= k]
+    return kept, np.stack([labels == g for g in kept], axis=1).astype(float) if kept else np.zeros((len(labels), 0))
+
+
+def chance_spread(y: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]], sensitive: pd.Series, *,
+                  k: int, scale: float) -> dict[str, float]:
+    """How far the demographic-parity and equalized-odds gaps of two models trained on independent
+    real samples spread by chance alone: the standard deviation of their difference.
+
+    `pairs` are the holdout probabilities of pairs of models trained on disjoint random halves of
+    the real training rows (m rows each); their differences d have variance 2 var_m, and a gap
+    between models trained on samples of n rows has 2 var_n = var(d) m / n, with `scale` = m / n
+    (a learner's variance falling as 1/n). The holdout's own sampling is the bootstrap's; this is
+    the part it cannot see, the training sample's. NaN where no pair scores the metric.
+
+    >>> y = np.array([0, 1] * 50); s = pd.Series(["a"] * 50 + ["b"] * 50)
+    >>> same = np.linspace(0.1, 0.9, 100)
+    >>> chance_spread(y, [(same, same)], s, k=10, scale=1.0)["dp"]
+    0.0
+    """
+    kept, G = _group_matrix(sensitive, k)
+    d: dict[str, list[float]] = {"dp": [], "eo": []}
+    if len(kept) >= 2:
+        W = np.ones((1, len(y)))
+        for p_a, p_b in pairs:
+            a, b = _group_gaps(W, y, np.asarray(p_a, float), G, k), _group_gaps(W, y, np.asarray(p_b, float), G, k)
+            for m in d:
+                if not math.isnan(a[m][0] - b[m][0]):
+                    d[m].append(float(a[m][0] - b[m][0]))
+    return {m: math.sqrt(float(np.mean(np.square(v))) * scale) if v else math.nan for m, v in d.items()}
+
+
+def _widened(ci: dict[str, float], sd: float | None, z: float = 1.96) -> dict[str, float]:
+    """`ci` with the chance spread `sd` of the training sample added to each side in quadrature
+    (independent errors), unchanged where there is none.
+
+    >>> round(_widened({"point": 0.1, "lower": 0.07, "upper": 0.13}, 0.02)["upper"], 4)
+    0.1494
+    """
+    if sd is None or math.isnan(sd) or math.isnan(ci["lower"]):
+        return ci
+    p, lo, hi = ci["point"], ci["lower"], ci["upper"]
+    return {"point": p, "lower": round(p - math.hypot(p - lo, z * sd), 12), "upper": round(p + math.hypot(hi - p, z * sd), 12)}
+
+
 def gap_bootstrap(y: np.ndarray, p_s: np.ndarray, p_r: np.ndarray, sensitive: pd.Series, *,
-                  k: int, rounds: int, seed: int) -> dict[str, Any]:
+                  k: int, rounds: int, seed: int, spread: dict[str, float] | None = None) -> dict[str, Any]:
     """Intervals of each model's fairness metrics, and of |metric(TSTR)| - |metric(TRTR)| for the
     demographic-parity and equalized-odds differences, over one seeded bootstrap of the holdout
     rows (groups of >= k rows only). `p_s`, `p_r`: the two models' positive-class probabilities.
+    `spread` (chance_spread's) widens the gaps' intervals by the training samples' chance
+    differences, so that two models trained on independent real samples do not differ
+    "significantly" on a small table.
 
     The same group rates as fairlearn's metrics, computed for all resamples at once as
     multiplicity-weighted matrix products (fairlearn's MetricFrame is too slow to resample).
     """
-    labels = sensitive.to_numpy()
-    sizes = pd.Series(labels).value_counts()
-    kept = [g for g in sizes.index if sizes[g] >= k]
+    kept, G = _group_matrix(sensitive, k)
     if len(kept) < 2:
         nan = {"point": math.nan, "lower": math.nan, "upper": math.nan}
         return {"dp_difference_gap": nan, "eo_difference_gap": nan, "tstr": {}, "trtr": {}}
-    G = np.stack([labels == g for g in kept], axis=1).astype(float)
     W = resample_weights(len(y), rounds=rounds, seed=seed)
     p_s, p_r = np.asarray(p_s, dtype=float), np.asarray(p_r, dtype=float)
     a, b = _group_gaps(W, y, p_s, G, k), _group_gaps(W, y, p_r, G, k)
-    out: dict[str, Any] = {"dp_difference_gap": interval(a["dp"] - b["dp"]),
-                           "eo_difference_gap": interval(a["eo"] - b["eo"])}
+    spread = spread or {}
+    out: dict[str, Any] = {"dp_difference_gap": _widened(interval(a["dp"] - b["dp"]), spread.get("dp")),
+                           "eo_difference_gap": _widened(interval(a["eo"] - b["eo"]), spread.get("eo"))}
     for kind, m in (("tstr", a), ("trtr", b)):
         out[kind] = {"demographic_parity_difference": interval(m["dp"]),
                      "demographic_parity_ratio": interval(m["dp_ratio"]),

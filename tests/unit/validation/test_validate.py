@@ -21,8 +21,10 @@ def _bare_numbers(node, path=()):
     return []
 
 
-# descriptive counts and the source/release shares are not estimates from the holdout
-_DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\.")
+# descriptive counts, the source/release shares and the fairness gaps' chance spread (it widens
+# their intervals) are not estimates from the holdout
+_DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\."
+                          r"|\.chance_spread\.")
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
@@ -72,15 +74,47 @@ def test_a_table_over_max_rows_is_validated_on_a_sample_and_says_so(params, adul
     assert female == pytest.approx((train["sex"] == "Female").mean())  # the whole table
     again, _ = validate(train, test, candidate, capped)
     assert again["fidelity"]["max_js_distance"] == report["fidelity"]["max_js_distance"]
-    unresolved = [c for c in checks if c.verdict == "undecidable"]
-    for c in unresolved:
-        assert "validate.max_rows" in c.breakdown["undecidable"]["resolve"], c.name
+    for c in checks:
+        if c.verdict == "undecidable":
+            assert "validate.max_rows" in c.breakdown["undecidable"]["resolve"], c.name
+    # a gate certain to be undecidable on this sampled report: its interval straddles the threshold
+    from synthgov.validation import _checks
+
+    straddling = {**report, "fidelity": {**report["fidelity"], "max_js_distance": {
+        "point": 0.15, "lower": 0.1, "upper": 0.2}}}
+    js = {c.name: c for c in _checks(straddling, {"coverage": np.array([1.0])}, capped)}["fidelity_js"]
+    assert js.verdict == "undecidable" and "validate.max_rows" in js.breakdown["undecidable"]["resolve"]
     full, _ = validate(train, test, candidate, load_params(REPO / "params", {
         "validate.bootstrap_rounds": 40, "validate.fairness_bootstrap_rounds": 40}))
     assert full["rows_sampled"] == []
     # the sample's interval is wider than the whole table's: it says what 1,500 rows resolve
     width = lambda r: r["fidelity"]["max_js_distance"]["upper"] - r["fidelity"]["max_js_distance"]["lower"]  # noqa: E731
     assert width(report) > width(full)
+
+
+def test_fairness_gaps_hold_the_chance_difference_of_two_real_samples(adult):
+    """Two models trained on different real samples differ by chance, most on a small table: the
+    gaps' intervals hold the spread of models trained on disjoint halves of the training rows
+    (validate.fairness_null_rounds), so an independent real sample is not a decided unfairness,
+    while a release whose Female labels were flipped still fails the gap decidedly."""
+    from synthgov.params import load_params
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params", {"validate.bootstrap_rounds": 40, "validate.fairness_bootstrap_rounds": 40})
+    train, test = adult[0].head(2000), adult[1].head(1500)
+    real = adult[0].iloc[2000:4000].reset_index(drop=True)
+    report, checks = validate(train, test, real, params)
+    for attr in params.data.protected:
+        assert report["fairness"][attr]["chance_spread"]["pairs"] == params.validate_.fairness_null_rounds
+    assert report["fairness"]["sex"]["chance_spread"]["dp"] > 0
+    gate = {c.name: c for c in checks}["fairness_dp_gap"]
+    assert gate.verdict != "fail", gate.describe()
+    # the null does not hide added bias: one group's labels flipped still fails decidedly
+    flipped = real.copy()
+    women = flipped["sex"] == "Female"
+    flipped.loc[women, "income"] = flipped.loc[women, "income"].map({">50K": "<=50K", "<=50K": ">50K"})
+    _, checks = validate(train, test, flipped, params)
+    assert {c.name: c for c in checks}["fairness_dp_gap"].verdict == "fail"
 
 
 def test_a_candidate_with_an_empty_numeric_column_is_scored_not_a_crash(params, adult):
