@@ -13,6 +13,7 @@ import logging
 from prefect import flow
 
 from synthgov import resume as resuming
+from synthgov.isolation import isolating
 from synthgov.parallel import flow_fans_out, settle
 from synthgov.params import Params, load_params
 from synthgov.release.approval import wait_for_decision
@@ -34,7 +35,8 @@ def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str
     holdout as data.yaml declares. `regenerate` (the nightly) runs the current release's source
     again, and samples its model again when the source and params are unchanged (no new spend).
     `resume` (a run id) continues a run that failed or was killed, keeping its completed stages.
-    Run with a Dask task runner (synthgov.parallel), validate and attack run at the same time.
+    Run with a Dask task runner (synthgov.parallel), validate and attack run at the same time. On
+    a large source each stage runs in a child process of its own (synthgov.isolation).
     """
     if params is None:
         overrides = {"data.source": source_path, "data.format": "auto", "data.holdout": None} if source_path else {}
@@ -43,6 +45,10 @@ def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str
         params = run.regeneration_params(workspace, params)
     tracking = run.start_run(workspace, params, tracking_uri, trigger, resume, artifact_root)
     ws, kept = Workspace(workspace, tracking.run_id), []
+    isolate = isolating(workspace, params)
+    if isolate:
+        log.info("each stage runs in a child process of its own (operations.isolate_stages: %s)",
+                 params.operations.isolate_stages)
     try:
         checks = []  # validate and attack: at the same time when the task runner is Dask's
         for name, task, extra in (("ingest", stages.ingest_stage, {}), ("audit", stages.audit_stage, {}),
@@ -56,7 +62,7 @@ def pipeline(params: Params | None = None, workspace: str = ".", params_dir: str
             if name in ("validate", "attack") and flow_fans_out():
                 checks.append((name, task.submit(workspace, params, tracking)))
                 continue
-            task(workspace, params, tracking, **extra)
+            task(workspace, params, tracking, **extra, isolate=isolate)
             resuming.mark_done(ws, params, name)
         settle(checks, lambda name: resuming.mark_done(ws, params, name))
         if kept:

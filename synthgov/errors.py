@@ -40,6 +40,9 @@ class GateFailedError(SynthgovError):
         where = f"the candidate was quarantined in {quarantined}" if quarantined else "nothing was promoted"
         super().__init__(f"{len(self.failed)} gate(s) failed; {where}:\n" + "\n".join(lines))
 
+    def __reduce__(self):  # rebuilt from its checks (a stage run in a child process raises it)
+        return self.__class__, (self.failed, self.results, self.quarantined)
+
 
 class AuditFailedError(GateFailedError):
     """Raised when the pre-training audit has blocking findings. Nothing trained, no budget spent."""
@@ -57,6 +60,9 @@ class AuditFailedError(GateFailedError):
         self.args = (f"the audit has {len(self.failed)} blocking finding(s); nothing was trained and no "
                      "privacy budget was spent:\n" + "\n".join(lines),)
 
+    def __reduce__(self):
+        return self.__class__, (self.failed, self.results)
+
 
 class NotApprovedError(SynthgovError):
     """Raised when a candidate that passed every gate was rejected by its reviewer or not decided in
@@ -67,6 +73,9 @@ class NotApprovedError(SynthgovError):
         who = f" by {decision['reviewer']}" if decision.get("reviewer") else ""
         super().__init__(f"the candidate was {decision['decision']}{who} ({decision.get('note') or 'no note'}); "
                          f"nothing was promoted, the candidate was quarantined in {quarantined}")
+
+    def __reduce__(self):
+        return self.__class__, (self.decision, self.quarantined)
 
 
 class WorkspaceError(SynthgovError):

@@ -23,12 +23,18 @@ from prefect.cache_policies import NO_CACHE
 from synthgov.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
 from synthgov.checks import CheckResult
 from synthgov.errors import AuditFailedError, RegistryError, SourceError, retry_transient
+from synthgov.isolation import run_isolated
 from synthgov.params import Params
 from synthgov.release import tracking as trk
 from synthgov.release.promote import ReleaseStore
 from synthgov.workspace import STAGES, Workspace, begin_stage  # noqa: F401  (STAGES re-exported)
 
 log = logging.getLogger("synthgov")
+
+
+def call_stage(name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Stage `name`'s function, run in this process (what an isolated stage's child calls)."""
+    return globals()[f"{name}_stage"].fn(*args, **kwargs)
 
 
 def _ws(workspace: str, tracking: trk.Tracking | None) -> Workspace:
@@ -47,8 +53,11 @@ IO_RETRIES = {"retries": 2, "retry_delay_seconds": [2, 15], "retry_condition_fn"
 
 
 @task(name="ingest", cache_policy=NO_CACHE, **IO_RETRIES)
-def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                 isolate: bool = False) -> dict[str, Any]:
     """Snapshot the source and the holdout into the run's ingest/, content-hashed."""
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("ingest", call_stage, "ingest", workspace, params, tracking)
     from synthgov.ingest import ingest
     from synthgov.ingest.readers import read_source
     from synthgov.privacy.randomness import split_key
@@ -80,9 +89,12 @@ def ingest_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
 
 
 @task(name="audit", cache_policy=NO_CACHE)
-def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def audit_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                isolate: bool = False) -> dict[str, Any]:
     """Contract, bias, proxies, identifiers, label quality and drift of the training snapshot
     (audit.json/.html); blocking findings stop the run here, before any budget is spent."""
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("audit", call_stage, "audit", workspace, params, tracking)
     from synthgov.audit import audit
     from synthgov.audit.contract import load_contract
     from synthgov.reports.audit import audit_html
@@ -177,7 +189,7 @@ def _reuse(ws: Workspace, params: Params, release: str, tracking: trk.Tracking |
 
 @task(name="train", cache_policy=NO_CACHE)
 def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
-                reuse_model: bool = False) -> dict[str, Any]:
+                reuse_model: bool = False, isolate: bool = False) -> dict[str, Any]:
     """Reserve the budget, fit the chosen synthesizer (DP-SGD for DP ones), commit the spend, and
     save the model with its training report and the positions of the rows it trained on. With
     `reuse_model` (the nightly), the current release's model is taken instead when it was trained
@@ -188,6 +200,8 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
     from synthgov.synthesizers import get_synthesizer
     from synthgov.tasks.run import new_run_id
 
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("train", call_stage, "train", workspace, params, tracking, reuse_model=reuse_model)
     ws = _ws(workspace, tracking)
     begin_stage(ws, "train")
     pp, tp = params.privacy, params.train
@@ -231,9 +245,12 @@ def train_stage(workspace: str, params: Params, tracking: trk.Tracking | None = 
 
 
 @task(name="generate", cache_policy=NO_CACHE)
-def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                   isolate: bool = False) -> dict[str, Any]:
     """Sample the synthetic table from the saved model (post-processing: no budget). As many rows
     as generate.rows, or as the training released (a DP count under add-remove neighbours)."""
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("generate", call_stage, "generate", workspace, params, tracking)
     from synthgov.privacy.randomness import fresh_seed
     from synthgov.synthesizers import load_synthesizer
 
@@ -267,8 +284,11 @@ def generate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
 
 
 @task(name="validate", cache_policy=NO_CACHE)
-def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                   isolate: bool = False) -> dict[str, Any]:
     """Fidelity, TSTR against TRTR with intervals, subgroup utility and fairness (validation.json/.html)."""
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("validate", call_stage, "validate", workspace, params, tracking)
     from synthgov.reports.validation import validation_html
     from synthgov.validation import validate
 
@@ -305,8 +325,11 @@ def trained_members(ws: Workspace, train: pd.DataFrame) -> pd.DataFrame:
 
 
 @task(name="attack", cache_policy=NO_CACHE)
-def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None) -> dict[str, Any]:
+def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None = None,
+                 isolate: bool = False) -> dict[str, Any]:
     """Privacy attacks on the candidate: leakage, membership inference, risks (attack.json/.html)."""
+    if isolate:  # a large table: in a child process of its own (synthgov.isolation)
+        return run_isolated("attack", call_stage, "attack", workspace, params, tracking)
     from synthgov.attacks import attack
     from synthgov.reports.attack import attack_html
 

@@ -251,6 +251,8 @@ class OperationsParams(_Frozen):
     on-change), or always retrains (retrain: always). `synthgov serve` watches `incoming` for new
     source files (considered once their size has not changed for settle_seconds), moves them into
     `sources` under their content hash (the nightly's schedule is declared in prefect.yaml).
+    A flow run on a large source runs each stage in a child process of its own, so that the run's
+    peak memory is its largest stage's (isolate_stages: auto, from isolate_source_mib; always; never).
     """
 
     on_busy: Literal["wait", "refuse"] = "wait"
@@ -259,6 +261,10 @@ class OperationsParams(_Frozen):
     incoming: str = "incoming"
     sources: str = "data/sources"
     settle_seconds: float = Field(2.0, ge=0.0)
+    # each stage of a flow run in a child process of its own (synthgov.isolation): auto = when the
+    # source file holds at least isolate_source_mib
+    isolate_stages: Literal["auto", "always", "never"] = "auto"
+    isolate_source_mib: float = Field(100.0, ge=0.0)
 
 
 class ReleaseParams(_Frozen):

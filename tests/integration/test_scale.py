@@ -78,8 +78,9 @@ def _set(path: Path, **changes) -> None:
 
 
 def test_pipeline_on_postgresql_with_dask(postgres, api_env, tmp_path, adult):
-    """A whole run with MLflow on PostgreSQL, artifacts elsewhere, checks on a Dask LocalCluster:
-    promoted, every record in the database, nothing in the workspace's default store."""
+    """A whole run with MLflow on PostgreSQL, artifacts elsewhere, checks on a Dask LocalCluster
+    and the other stages each in a child process of its own (operations.isolate_stages, as a large
+    source gets): promoted, every record in the database, nothing in the workspace's default store."""
     from mlflow import MlflowClient
 
     ws, params = tmp_path / "ws", tmp_path / "params"
@@ -92,6 +93,7 @@ def test_pipeline_on_postgresql_with_dask(postgres, api_env, tmp_path, adult):
     _set(params / "train.yaml", epochs=3, sample_rate=0.2)
     _set(params / "privacy.yaml", epsilon=4.0)
     _set(params / "gates.yaml", **LOOSE_GATES)
+    (params / "operations.yaml").write_text("isolate_stages: always\n")
     artifacts = tmp_path / "artifact-store"
     proc = subprocess.run([SYNTHGOV, "run", "--workspace", str(ws), "--params-dir", str(params),
                            "--tracking-uri", postgres, "--artifact-root", str(artifacts), "--task-runner", "dask",
@@ -102,6 +104,9 @@ def test_pipeline_on_postgresql_with_dask(postgres, api_env, tmp_path, adult):
     assert summary["promoted"] is True
     assert "fanned out on Dask: fidelity, utility" in proc.stderr
     assert "fanned out on Dask: leakage, membership, risks" in proc.stderr
+    # the isolated stages' log lines came back through the flow's loggers
+    assert "each stage runs in a child process of its own" in proc.stderr
+    assert "ingest: 1500 training rows" in proc.stderr and "train: dp-autoregressive, epsilon" in proc.stderr
     # the records are in PostgreSQL, the artifacts under the separate root, nothing in the workspace
     assert not (ws / "mlflow.db").exists() and not (ws / "mlartifacts").exists()
     client = MlflowClient(tracking_uri=postgres)
@@ -112,7 +117,7 @@ def test_pipeline_on_postgresql_with_dask(postgres, api_env, tmp_path, adult):
     assert len(parent) == 1 and parent[0].info.status == "FINISHED"
     stages = client.search_runs([exp.experiment_id], f"tags.`mlflow.parentRunId` = '{parent[0].info.run_id}'")
     assert {r.data.tags["synthgov.stage"]: r.info.status for r in stages if r.data.tags.get("synthgov.stage")
-            in ("validate", "attack")} == {"validate": "FINISHED", "attack": "FINISHED"}
+            in ("ingest", "train", "validate", "attack")} == {s: "FINISHED" for s in ("ingest", "train", "validate", "attack")}
     assert parent[0].data.metrics["gate.tstr_ratio.passed"] == 1.0
     assert sorted(p.name for p in artifacts.rglob("validation.json")) == ["validation.json"]
     assert list(artifacts.rglob("params.json"))
