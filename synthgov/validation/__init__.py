@@ -246,9 +246,15 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     ratios = {n: report["utility"][n]["roc_auc"]["ratio"] for n in LEARNERS}
     fair_attr = params.generate.fairness.attribute if params.generate.fairness.mode != "none" else None
     gaps = {kind: {a: v[f"{kind}_difference_gap"] for a, v in report["fairness"].items()} for kind in ("dp", "eo")}
+    # an attribute with fewer than two groups of k rows in the holdout (or, for equalized odds, of
+    # k positives and k negatives) has no gap to score: named, and left out as its groups are
+    unscored = {k: sorted(a for a, ci in gaps[k].items() if math.isnan(ci["point"])) for k in ("dp", "eo")}
+    gaps = {k: {a: ci for a, ci in gaps[k].items() if a not in unscored[k]} for k in ("dp", "eo")}
     dp_gaps, eo_gaps = ({a: ci["upper"] for a, ci in gaps[k].items()} for k in ("dp", "eo"))
     dp_score, dp_optimistic = _nanmax(dp_gaps.values()), _nanmax(ci["lower"] for ci in gaps["dp"].values())
-    if fair_attr in dp_gaps:  # a fairness mode must make its attribute fairer, not merely as fair
+    if fair_attr in unscored["dp"]:  # a fairness mode's promise that cannot be shown fails
+        dp_score = dp_optimistic = math.nan
+    elif fair_attr in dp_gaps:  # a fairness mode must make its attribute fairer, not merely as fair
         shift = spec("fairness_dp_gap").threshold
         dp_score = max(dp_score, dp_gaps[fair_attr] + shift)
         dp_optimistic = max(dp_optimistic, gaps["dp"][fair_attr]["lower"] + shift)
@@ -276,10 +282,12 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
               {"flagged": report["subgroups"]["flagged"]}),
         check("fairness_dp_gap", dp_score, "minimize",
               {"bound": "upper", "by_attribute": dp_gaps, "fairness_mode_attribute": fair_attr,
-               "driven_by": worst(dp_gaps, "minimize")}, optimistic=dp_optimistic, resolve=groups, remedy=fairer(dp_gaps),
+               "not_scored": unscored["dp"], "driven_by": worst(dp_gaps, "minimize")},
+              optimistic=dp_optimistic, resolve=groups, remedy=fairer(dp_gaps),
               # a fairness mode promises a fairer attribute: one it cannot show blocks, whatever the policy
               on_undecidable="block" if fair_attr in dp_gaps else None),
         check("fairness_eo_gap", _nanmax(eo_gaps.values()), "minimize",
-              {"bound": "upper", "by_attribute": eo_gaps, "driven_by": worst(eo_gaps, "minimize")},
+              {"bound": "upper", "by_attribute": eo_gaps, "not_scored": unscored["eo"],
+               "driven_by": worst(eo_gaps, "minimize")},
               optimistic=_nanmax(ci["lower"] for ci in gaps["eo"].values()), resolve=groups, remedy=fairer(eo_gaps)),
     ]

@@ -109,6 +109,19 @@ def test_fairness_gaps_hold_the_chance_difference_of_two_real_samples(adult):
     assert report["fairness"]["sex"]["chance_spread"]["dp"] > 0
     gate = {c.name: c for c in checks}["fairness_dp_gap"]
     assert gate.verdict != "fail", gate.describe()
+    # an attribute with one group of k rows in the holdout has no gap: named and left out, not a
+    # NaN that fails the gate (randhie's rare poor-health group did that to real samples)
+    from synthgov.validation import _checks
+
+    nan = {"point": float("nan"), "lower": float("nan"), "upper": float("nan")}
+    one_group = {**report, "fairness": {**report["fairness"], "race": {
+        **report["fairness"]["race"], "dp_difference_gap": nan, "eo_difference_gap": nan}}}
+    gates = {c.name: c for c in _checks(one_group, {"coverage": np.array([1.0])}, params)}
+    for name in ("fairness_dp_gap", "fairness_eo_gap"):
+        assert gates[name].breakdown["not_scored"] == ["race"] and "race" not in gates[name].breakdown["by_attribute"]
+        assert not np.isnan(gates[name].score), name
+    others = [a for a in params.data.protected if a != "race"]
+    assert gates["fairness_dp_gap"].score == max(report["fairness"][a]["dp_difference_gap"]["upper"] for a in others)
     # the null does not hide added bias: one group's labels flipped still fails decidedly
     flipped = real.copy()
     women = flipped["sex"] == "Female"
