@@ -10,7 +10,7 @@ child's imports (a few seconds a stage, which is why a small table stays in the 
 
 The child logs through the flow's loggers (its records are forwarded and handled in the task's
 own thread, so Prefect files them under the task run); its exception, or its death (killed for
-memory), is raised in the flow.
+memory), is raised in the flow; and it dies with the flow (interrupted, cancelled or killed).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import logging
 import logging.handlers
 import multiprocessing
 import queue
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable
 
 from synthgov.errors import SynthgovError
-
-log = logging.getLogger("synthgov")
 
 
 class StageProcessError(SynthgovError):
@@ -51,6 +51,10 @@ _RECORDS: "multiprocessing.Queue | None" = None  # in a child: where its log rec
 def _child_init(records: "multiprocessing.Queue") -> None:
     global _RECORDS
     _RECORDS = records
+    if sys.platform == "linux":  # the stage dies with the flow: a killed run leaves no stage behind
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
@@ -80,12 +84,17 @@ def run_isolated(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
     records = ctx.Queue()
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_child_init, initargs=(records,)) as pool:
         future = pool.submit(_call, fn, args, kwargs)
-        while True:  # forward the child's log records from this (the task's) thread
-            try:
-                _forward(records.get(timeout=0.2))
-            except queue.Empty:
-                if future.done():
-                    break
+        try:
+            while True:  # forward the child's log records from this (the task's) thread
+                try:
+                    _forward(records.get(timeout=0.2))
+                except queue.Empty:
+                    if future.done():
+                        break
+        except BaseException:  # interrupted or cancelled: the stage must not outlive the run
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            raise
         while True:  # what was still in flight when the result came
             try:
                 _forward(records.get_nowait())

@@ -30,6 +30,48 @@ def _dies() -> None:
     os._exit(9)  # as the kernel's OOM killer leaves it: no result, no exception
 
 
+def _writes_its_pid_and_waits(path: str) -> None:
+    import time
+    from pathlib import Path
+
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def test_a_stage_dies_with_its_flow(tmp_path):
+    """A flow process killed outright (SIGKILL: no cleanup) takes its running stage with it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    pid_file = tmp_path / "child.pid"
+    flow = subprocess.Popen([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, sys.argv[1]); from synthgov.isolation import run_isolated; "
+        "from tests.unit.test_isolation import _writes_its_pid_and_waits as f; run_isolated('probe', f, sys.argv[2])"),
+        str(REPO), str(pid_file)])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and flow.poll() is None, "the stage never started"
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    os.kill(flow.pid, signal.SIGKILL)
+    flow.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{child}") and "zombie" not in _state(child):
+        assert time.monotonic() < deadline, "the stage outlived its flow"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/status").read().lower()
+    except OSError:
+        return "zombie"  # gone between the two reads
+
+
 def test_a_stage_in_a_child_returns_its_result_and_logs_through_the_parent(caplog):
     caplog.set_level(logging.INFO, logger="synthgov")
     pid = run_isolated("probe", _logs_and_returns_its_pid, "hello")
