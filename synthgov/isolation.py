@@ -59,10 +59,10 @@ def _child_init(records: "multiprocessing.Queue") -> None:
 
 def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
     """In the child, once `fn`'s modules are imported (Prefect configures logging on import):
-    every record goes to the parent, which applies its own handlers and levels."""
+    every record of INFO and above goes to the parent, which applies its own handlers and levels."""
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(_RECORDS)]
-    root.setLevel(logging.DEBUG)
+    root.setLevel(logging.INFO)  # what the flow shows; libraries' debug chatter stays in the child
     ours = logging.getLogger("synthgov")
     ours.handlers[:], ours.propagate, ours.level = [], True, logging.NOTSET
     return fn(*args, **kwargs)

@@ -107,7 +107,7 @@ def _chance_pairs(train: pd.DataFrame, holdout: pd.DataFrame, params: Params, ca
     vp, n = params.validate_, len(train)
     m = min(n // 2, vp.fairness_null_rows)
     pairs = []
-    for r in range(vp.fairness_null_rounds):
+    for r in range(vp.fairness_null_rounds if m >= 2 * params.data.min_group_size else 0):  # else: too few to fit
         order = np.random.default_rng([vp.seed, r]).permutation(n)
         (_, p_a), (_, p_b) = (utility.fit_predict("gradient_boosting", train.iloc[np.sort(order[i * m:(i + 1) * m])],
                                                   holdout, params, cats) for i in (0, 1))
