@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synthgov.errors import SynthgovError
+from synthgov.workspace import Workspace
 
 
 class StageProcessError(SynthgovError):
@@ -38,7 +39,7 @@ def isolating(workspace: str | Path, params) -> bool:
     ops = params.operations
     if ops.isolate_stages != "auto":
         return ops.isolate_stages == "always"
-    source = Path(workspace) / params.data.source
+    source = Workspace(workspace).path(params.data.source)
     try:
         return source.stat().st_size >= ops.isolate_source_mib * 2**20
     except OSError:  # not there (yet): ingest names it in its own error

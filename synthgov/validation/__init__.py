@@ -116,12 +116,12 @@ def _chance_pairs(train: pd.DataFrame, holdout: pd.DataFrame, params: Params, ca
     return pairs, m / max(n, 1)
 
 
-def _fairness(y, p_s, p_r, s, params, chance=((), 1.0)) -> dict[str, Any]:
+def _fairness(y, p_s, p_r, s, params, chance) -> dict[str, Any]:
     """Downstream fairness of the TSTR and TRTR models for one protected attribute's groups `s`;
     the gaps' intervals also hold the training samples' chance differences (`chance`: _chance_pairs')."""
     vp, k = params.validate_, params.data.min_group_size
     pairs, scale = chance
-    spread = fairness.chance_spread(y, list(pairs), s, k=k, scale=scale)
+    spread = fairness.chance_spread(y, pairs, s, k=k, scale=scale)
     gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed,
                                   spread=spread)
     out = {kind: {**fairness.fairness_metrics(y, p, s, k), "intervals": gaps.pop(kind)}

@@ -133,12 +133,12 @@ def test_fairness_gaps_hold_the_chance_difference_of_two_real_samples(adult):
 def test_a_candidate_with_an_empty_numeric_column_is_scored_not_a_crash(params, adult):
     """A candidate whose numeric column holds no value at all (a peer's value protection can blank
     one) is still scored: the learners fit without it instead of failing in sklearn's binning."""
-    from synthgov.validation import utility
+    from synthgov.validation import _categories, utility
 
-    cats = {c: s.categories for c, s in params.schema_.items() if s.type == "categorical"}
-    blank = adult[0].head(600).assign(fnlwgt=float("nan"))
+    blank, holdout = adult[0].head(600).assign(fnlwgt=float("nan")), adult[1].head(400)
+    cats = _categories(params, blank, holdout)
     for name in ("gradient_boosting", "logistic_regression"):
-        _, p = utility.fit_predict(name, blank, adult[1].head(400), params, cats)
+        _, p = utility.fit_predict(name, blank, holdout, params, cats)
         assert p.shape == (400,) and np.isfinite(p).all()
 
 
