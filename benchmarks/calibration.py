@@ -26,6 +26,7 @@ run in parts, over several sessions, and interrupted safely. The summary gives e
                                      [--resamples 20] [--no-dp] [--candidates real_sample flipped_group]
                                      [--out benchmarks/results/calibration]
     python benchmarks/calibration.py --summary-only     # re-score the records under today's policy
+    python benchmarks/calibration.py --summary-only --merge older.jsonl --out newer   # one table of both
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "calibration"),
                         help="stem of the .jsonl records (appended), .json and .md summaries and .png plot")
     parser.add_argument("--summary-only", action="store_true", help="only re-score the records already there")
+    parser.add_argument("--merge", nargs="+", default=[], metavar="JSONL",
+                        help="summarise these earlier record files too: a (table, size, candidate) that a later "
+                             "file (or --out's records, the latest) also holds takes its records from the later one")
     args = parser.parse_args()
 
     import synthgov  # noqa: F401  (telemetry off)
@@ -188,16 +192,30 @@ def main() -> int:
                         print(f"{table} size {n} resample {r} {name}: not passing {failing or 'nothing'} "
                               f"({rec['seconds']} s)", file=sys.stderr, flush=True)
     gates = load_params(REPO / "params").gates
-    table = _summarise(records, gates)
+    summarised = _merged([*map(Path, args.merge), records_path])
+    table = _summarise(summarised, gates)
     out.with_suffix(".json").write_text(json.dumps({"table": table, "policy": _policy(gates),
-                                                    "evaluations": len(records),
-                                                    "cpu_hours_of_records": round(sum(r.get("seconds", 0) for r in records) / 3600, 2),
+                                                    "evaluations": len(summarised),
+                                                    "record_files": [*args.merge, str(records_path)],
+                                                    "cpu_hours_of_records": round(sum(r.get("seconds", 0) for r in summarised) / 3600, 2),
                                                     "this_session_seconds": round(time.perf_counter() - started, 1)},
                                                    indent=1))
     out.with_suffix(".md").write_text(_markdown(table))
     _plot(table, out.with_suffix(".png"))
     print(_markdown(table))
     return 0
+
+
+def _merged(paths: list[Path]) -> list[dict]:
+    """The records of several files, a (table, size, candidate) taken whole from the last file
+    that holds it (a later session re-ran it with newer code)."""
+    latest: dict[tuple, list[dict]] = {}
+    for path in paths:
+        by_key: dict[tuple, list[dict]] = defaultdict(list)
+        for rec in _done(path)[0]:
+            by_key[(rec.get("table", "adult"), rec["size"], rec["candidate"])].append(rec)
+        latest.update(by_key)
+    return [rec for recs in latest.values() for rec in recs]
 
 
 def _policy(gates) -> dict[str, dict]:

@@ -52,11 +52,36 @@ def test_attack_gates_tell_a_resolved_leak_from_a_sample_too_small(params):
     assert "a DP release" in checks["mia_tpr_at_1pct_fpr"].breakdown["undecidable"]["resolve"]
     assert checks["inference_risk"].verdict == "fail" and checks["inference_risk"].breakdown["driven_by"] == "sex"
     assert checks["dcr_share"].verdict == "pass" and checks["singling_out_risk"].verdict == "pass"
-    # the default policy blocks an undecidable gate like a failure: promotion is unchanged; the
-    # TPR at 1 % FPR warns when undecidable (gates.yaml: a few hundred non-members cannot resolve it)
-    assert checks["mia_auc"].blocking_failure
-    tpr = checks["mia_tpr_at_1pct_fpr"]
-    assert tpr.verdict == "undecidable" and tpr.severity == "warn" and not tpr.blocking_failure
+    # attack gates warn when undecidable (gates.yaml: a promotable release is DP, and a small table
+    # cannot resolve them), and a decided failure blocks
+    for name in ("mia_auc", "mia_tpr_at_1pct_fpr"):
+        assert checks[name].verdict == "undecidable" and checks[name].severity == "warn"
+        assert not checks[name].blocking_failure
+    assert checks["inference_risk"].blocking_failure
+
+
+def test_every_attack_gate_warns_when_undecidable_and_blocks_when_decided(params):
+    """The default policy of every attack gate: an undecidable verdict (the interval straddles the
+    threshold) is named and warns; a decided failure (even the optimistic bound misses) blocks."""
+    from synthgov.attacks import GATES, _checks
+
+    def checks(lo: float, hi: float) -> dict:
+        report = _report(auc={"distance": _ci(0.5 + lo, 0.5 + hi), "density_ratio": _ci(0.45, 0.55)},
+                         tpr={"distance": _ci(lo / 5, hi / 5), "density_ratio": _ci(0.0, 0.02)},
+                         inference={"sex": _ci(lo, hi)})
+        report["leakage"] = {"near_duplicate": {"excess": _ci(lo / 2, hi / 2)}, "dcr_share": _ci(0.5 + lo, 0.5 + hi)}
+        report["risks"].update(singling_out={"risk": _ci(lo, hi)}, linkability={"risk": _ci(lo, hi)})
+        report["exact_match"] = {"synthetic_share": 0.39 + lo / 2, "natural_share": 0.39,
+                                 "synthetic_rows": 1500, "holdout_rows": 1500}
+        return {c.name: c for c in _checks(report, params)}
+
+    straddling, leaking = checks(0.0, 0.3), checks(0.25, 0.5)
+    assert set(straddling) == set(GATES)
+    for name in GATES:
+        assert params.gates.spec(name).undecidable == "warn"
+        assert straddling[name].verdict == "undecidable", name
+        assert not straddling[name].blocking_failure and straddling[name].breakdown["undecidable"]["resolve"]
+        assert leaking[name].verdict == "fail" and leaking[name].blocking_failure, name
 
 
 def test_a_resolved_tpr_leak_still_blocks(params):
