@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from synthgov.attacks import _tpr_check, dp_tpr_bound
+from synthgov.attacks import _dp_bounded, _tpr_check, dp_auc_bound, dp_tpr_bound
 
 
 def test_the_smaller_of_two_upper_bounds_decides(params):
@@ -18,6 +18,34 @@ def test_the_smaller_of_two_upper_bounds_decides(params):
     assert large.passed and large.score == 0.015 and large.breakdown["decided_by"] == "sample"
     # no guarantee (test mode, no DP, a file made elsewhere): the sample alone decides
     assert not _tpr_check(params, 0.042, {"distance": 0.042}, None).passed
+
+
+def test_a_sample_that_contradicts_the_claimed_epsilon_is_not_overruled_by_it(params):
+    """An implementation that leaks more than its epsilon accounts for: the attack's lower bound is
+    over the DP bound, so the claim cannot pass the release; the sample decides."""
+    dp = {"epsilon": 1.0, "delta": 1e-5, "tpr_at_0.01_fpr_bound": dp_tpr_bound(1.0, 1e-5)}
+    leak = _tpr_check(params, 0.2, {"distance": 0.2}, dp, optimistic=0.1)
+    assert leak.verdict == "fail" and leak.blocking_failure and leak.score == 0.2
+    assert leak.breakdown["contradicts_dp_bound"] and leak.breakdown["decided_by"] == "sample"
+
+
+def test_a_small_epsilon_bounds_the_membership_auc(params):
+    """At epsilon 0.3 no attack's ROC-AUC can exceed 0.574: a straddling interval (0.45-0.7) is
+    decided by the bound; without a guarantee it stays undecidable, and at epsilon 1 (0.73) the
+    bound cannot help: the sample decides."""
+    assert dp_auc_bound(0.3, 1e-5) < 0.6 < dp_auc_bound(1.0, 1e-5)
+    assert dp_auc_bound(0.3, 1e-5) < dp_auc_bound(0.3, 1e-3) < dp_auc_bound(1.0, 1e-3) <= dp_auc_bound(math.inf, 0) == 1.0
+
+    def auc_check(epsilon: float | None):
+        dp = None if epsilon is None else {"epsilon": epsilon, "delta": 1e-5,
+                                            "roc_auc_bound": dp_auc_bound(epsilon, 1e-5)}
+        return _dp_bounded(params, "mia_auc", 0.7, {"distance": 0.7}, dp, "roc_auc_bound", optimistic=0.45,
+                           resolve="a larger attack sample")
+
+    small, none, weak = auc_check(0.3), auc_check(None), auc_check(1.0)
+    assert small.passed and small.breakdown["decided_by"] == "dp bound" and small.score < 0.6
+    assert none.verdict == "undecidable" and "a DP release" in none.breakdown["undecidable"]["resolve"]
+    assert weak.verdict == "undecidable" and weak.score == 0.7 and weak.breakdown["decided_by"] == "sample"
 
 
 def test_a_weak_guarantee_does_not_help():
