@@ -192,7 +192,7 @@ def main() -> int:
                         print(f"{table} size {n} resample {r} {name}: not passing {failing or 'nothing'} "
                               f"({rec['seconds']} s)", file=sys.stderr, flush=True)
     gates = load_params(REPO / "params").gates
-    summarised = _merged([*map(Path, args.merge), records_path])
+    summarised = _merged([*(_done(Path(p))[0] for p in args.merge), records])
     table = _summarise(summarised, gates)
     out.with_suffix(".json").write_text(json.dumps({"table": table, "policy": _policy(gates),
                                                     "evaluations": len(summarised),
@@ -206,14 +206,19 @@ def main() -> int:
     return 0
 
 
-def _merged(paths: list[Path]) -> list[dict]:
-    """The records of several files, a (table, size, candidate) taken whole from the last file
-    that holds it (a later session re-ran it with newer code)."""
+def _key(rec: dict) -> tuple:
+    """(table, size, candidate): the records of one row of the table (the first ones had no table)."""
+    return rec.get("table", "adult"), rec["size"], rec["candidate"]
+
+
+def _merged(files: list[list[dict]]) -> list[dict]:
+    """The records of several files, oldest first: a (table, size, candidate) is taken whole from
+    the last file that holds it (a later session re-ran it with newer code)."""
     latest: dict[tuple, list[dict]] = {}
-    for path in paths:
+    for records in files:
         by_key: dict[tuple, list[dict]] = defaultdict(list)
-        for rec in _done(path)[0]:
-            by_key[(rec.get("table", "adult"), rec["size"], rec["candidate"])].append(rec)
+        for rec in records:
+            by_key[_key(rec)].append(rec)
         latest.update(by_key)
     return [rec for recs in latest.values() for rec in recs]
 
@@ -248,7 +253,7 @@ def _summarise(records: list[dict], gates) -> dict:
     policy = _policy(gates)
     by = defaultdict(list)
     for rec in records:
-        by[(rec.get("table", "adult"), rec["size"], rec["candidate"])].append(rec["gates"])
+        by[_key(rec)].append(rec["gates"])
     table: dict = {}
     for (name, n, cand), runs in sorted(by.items()):
         k, names = len(runs), sorted({g for run in runs for g in run})

@@ -225,9 +225,9 @@ def _dp_bounded(params: Params, name: str, empirical: float, by_attack: dict[str
         contradicted = optimistic is not None and not math.isnan(optimistic) and optimistic > bound
         if contradicted:
             breakdown["contradicts_dp_bound"] = True
-        elif math.isnan(empirical) or bound < empirical:
-            score = bound
-        breakdown["decided_by"] = "dp bound" if score == bound and not contradicted else "sample"
+        by_bound = not contradicted and (math.isnan(empirical) or bound < empirical)
+        score = bound if by_bound else empirical
+        breakdown["decided_by"] = "dp bound" if by_bound else "sample"
     elif resolve:
         resolve += hint
     return _check(params, name, score, breakdown, optimistic, resolve)
