@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -45,7 +44,9 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from synthgov.stats import wilson  # noqa: E402
 from tests.unit.attacks.test_attack import noisy_copy  # noqa: E402  (the candidate the tests use)
+
 BROKEN = ("copy", "noisy_copy", "partial_copy", "mode_collapse", "shuffled_label", "flipped_group")
 HONEST = ("real_sample", "dp_release")
 
@@ -231,19 +232,6 @@ def _blocks(name: str, verdict: str, policy: dict[str, dict]) -> bool:
     """Whether this verdict of gate `name` blocks promotion under today's policy."""
     spec = policy.get(name, {"severity": "warn", "undecidable": "block"})
     return spec["severity"] == "block" and (verdict == "fail" or (verdict == "undecidable" and spec["undecidable"] == "block"))
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a rate k/n.
-
-    >>> [round(x, 3) for x in wilson(0, 10)]
-    [0.0, 0.278]
-    """
-    if n == 0:
-        return 0.0, 1.0
-    p, d = k / n, 1 + z * z / n
-    centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _summarise(records: list[dict], gates) -> dict:

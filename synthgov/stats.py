@@ -28,6 +28,21 @@ def resample_weights(n_rows: int, *, rounds: int, seed: int) -> np.ndarray:
     return W
 
 
+def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a rate k/n (k may be a sum of probabilities).
+
+    Unlike a bootstrap it has width where the sample sits at 0 or 1 (0 of 10 is not 0 %).
+
+    >>> [round(x, 3) for x in wilson(0, 10)]
+    [0.0, 0.278]
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p, d = k / n, 1 + z * z / n
+    centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
     """Point (values[0]) and percentile interval of the bootstrap draws (values[1:]).
 

@@ -8,7 +8,11 @@ three times: the main attack against training rows, the same attack against cont
 rows. The risk is the main attack's success beyond the
 control's, normalised: (main - control) / (1 - control), 0 when the synthetic rows tell an
 attacker no more about the training rows than about anyone else. The risk's 95% interval comes
-from a seeded bootstrap of the main and control successes. Only rates leave this module.
+from a seeded bootstrap of the main and control successes, widened to what the two rates' Wilson
+intervals allow: where the attack succeeds on nearly every row (control near 1, as for a secret
+the quasi-identifiers all but determine) the normalisation divides by almost nothing, and a
+bootstrap of a rate at 0 or 1 has no spread, so the bootstrap alone can call a chance difference
+of a few rows a decided risk. Only rates leave this module.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from synthgov.params import Params
-from synthgov.stats import interval, resample_weights
+from synthgov.stats import interval, resample_weights, wilson
 
 
 def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds: int, seed: int) -> dict[str, Any]:
@@ -33,6 +37,9 @@ def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds:
     >>> r = risk(hits(90, 100), hits(10, 100), hits(5, 100), rounds=200, seed=0)
     >>> round(r["risk"]["point"], 3), r["risk"]["lower"] > 0.7
     (0.889, True)
+    >>> near_one = risk(hits(250, 250), hits(245, 250), hits(200, 250), rounds=200, seed=0)["risk"]
+    >>> near_one["point"], near_one["lower"] < 0.2 < near_one["upper"]  # five rows of 250 decide nothing
+    (1.0, True)
     """
     main, control = np.asarray(main, dtype=float), np.asarray(control, dtype=float)
     if len(main) == 0 or len(control) == 0:
@@ -45,9 +52,22 @@ def risk(main: np.ndarray, control: np.ndarray, baseline: np.ndarray, *, rounds:
         draws = np.where(rate_c < 1, (rate_m - rate_c) / (1 - rate_c), np.nan)
     base = float(np.mean(baseline)) if len(baseline) else math.nan
     return {"attacks": len(main), "main_rate": interval(rate_m), "control_rate": interval(rate_c),
-            "baseline_rate": base, "risk": interval(draws),
+            "baseline_rate": base, "risk": _widened(interval(draws), main, control),
             # an attack no better than the baseline says nothing (the paper's validity check)
             "main_beats_baseline": bool(rate_m[0] > base)}
+
+
+def _widened(boot: dict[str, float], main: np.ndarray, control: np.ndarray) -> dict[str, float]:
+    """The bootstrap interval of the risk, widened to the interval arithmetic of the Wilson
+    intervals of the two rates (the risk rises with the main rate and falls with the control's).
+    Below -1 a lower bound says nothing more; with every control attack a success it is -1."""
+    m_lo, m_hi = wilson(float(main.sum()), len(main))
+    c_lo, c_hi = wilson(float(control.sum()), len(control))
+    lower = max(-1.0, (m_lo - c_hi) / (1 - c_hi)) if c_hi < 1 else -1.0
+    upper = (m_hi - c_lo) / (1 - c_lo)
+    if math.isnan(boot["lower"]):  # too few defined draws: the gate must not decide on this alone
+        return boot
+    return {"point": boot["point"], "lower": min(boot["lower"], lower), "upper": max(boot["upper"], upper)}
 
 
 def _nearest(index_frame: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:

@@ -12,7 +12,10 @@ Nothing else is read from the rows:
   bounds are clipped to them in training, so a small table's coarse bounds squeeze its tails
   (declare the documented range instead). A column too sparse to bound at that epsilon is
   excluded, with the reason. When the same histogram shows zeros are common (a zero-inflated
-  amount or count), 0 is declared a point: its own code, released exactly;
+  amount or count), 0 is declared a point: its own code, released exactly. A non-integer column
+  with few distinct values (a scale's steps, a plan's rates) gets a note: its bins are decoded
+  uniformly, so a release spreads those values over their bins (a classifier tells them apart)
+  unless the person declares them, when public, as points;
 - a numeric protected attribute gets four equal-width audit bins inside its DP bounds.
 The draft says, column by column, what a person should review and how to declare public values
 (code lists, documented ranges), which then cost nothing.
@@ -30,6 +33,7 @@ import pandas as pd
 from synthgov.errors import SourceError
 
 MAX_CODES = 12  # an integer column with at most this many distinct values is a code list
+FEW_VALUES = 32  # a non-integer numeric column with at most this many distinct values is a scale's steps
 NUMERIC_SHARE = 0.99  # a column is numeric when this share of its non-missing values parse as numbers
 
 
@@ -131,6 +135,10 @@ def draft_schema(df: pd.DataFrame, *, source: str, target: str, protected: list[
         if zeros and bounds[0] <= 0.0 <= bounds[1]:
             draft.schema[col]["points"] = [0.0]
             draft.notes[col] += "; zeros are common (the same DP histogram): 0 is a point, released exactly"
+        if not integer and values.nunique() <= FEW_VALUES:
+            draft.notes[col] += ("; it holds few distinct values, which a release spreads over their bins (decoded "
+                                 "uniformly): if they are public steps (a scale, a plan's rates), declare them as "
+                                 "points: [...] to release them exactly")
         if col in protected:
             draft.protected_bins[col] = [float(x) for x in np.linspace(bounds[0], bounds[1], 5)]
     lost = [c for c in protected if c not in draft.schema]

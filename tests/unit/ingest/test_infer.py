@@ -100,3 +100,16 @@ def test_common_zeros_become_a_point_from_the_same_dp_histogram():
     assert draft.schema["spend"]["points"] == [0.0] and "0 is a point" in draft.notes["spend"]
     assert "points" not in draft.schema["weight"] and "points" not in draft.schema["age"]  # no zeros
     assert draft.schema_epsilon == 0.2  # nothing more spent
+
+
+def test_few_distinct_decimals_are_named_for_review():
+    """A decimal column of a few steps (a plan's log coinsurance rates) is drafted numeric, and the
+    note says a release spreads its values over their bins unless they are declared as points."""
+    rng = np.random.default_rng(3)
+    steps = np.log([11.0, 26.0, 51.0, 96.0])
+    df = _table().assign(rate=lambda d: rng.choice(steps, len(d)).round(6).astype(str))
+    draft = _draft(df)
+    assert draft.schema["rate"]["type"] == "numeric" and "points" not in draft.schema["rate"]
+    assert "declare them as points" in draft.notes["rate"]
+    assert "few distinct" not in draft.notes["weight"] and "few distinct" not in draft.notes["age"]
+    assert not any(f"{v:.3f}" in draft.notes["rate"] for v in steps)  # no value is copied
