@@ -61,12 +61,12 @@ def _widened(boot: dict[str, float], main: np.ndarray, control: np.ndarray) -> d
     """The bootstrap interval of the risk, widened to the interval arithmetic of the Wilson
     intervals of the two rates (the risk rises with the main rate and falls with the control's).
     Below -1 a lower bound says nothing more; with every control attack a success it is -1."""
+    if math.isnan(boot["lower"]):  # too few defined draws: the gate must not decide on this alone
+        return boot
     m_lo, m_hi = wilson(float(main.sum()), len(main))
     c_lo, c_hi = wilson(float(control.sum()), len(control))
     lower = max(-1.0, (m_lo - c_hi) / (1 - c_hi)) if c_hi < 1 else -1.0
     upper = (m_hi - c_lo) / (1 - c_lo)
-    if math.isnan(boot["lower"]):  # too few defined draws: the gate must not decide on this alone
-        return boot
     return {"point": boot["point"], "lower": min(boot["lower"], lower), "upper": max(boot["upper"], upper)}
 
 
