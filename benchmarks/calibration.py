@@ -3,11 +3,13 @@ and how often broken or leaky ones are caught, per table, gate and size, as mark
 
 Tables: Adult (bundled; train and test pooled, 48,842 rows) and the RAND health insurance
 experiment (randhie, 20,190 rows, shipped with statsmodels; its params drafted as `synthgov init`
-drafts them, target idp, protected hlthg and hlthp). For each size n and each resample, disjoint
-real rows are drawn: n training rows, n/2 holdout rows and n rows of an independent real sample
+drafts them, target idp, protected hlthg and hlthp); randhie-reviewed: randhie's draft after the
+review its notes ask for (public codes and steps declared, _randhie_reviewed), on randhie's rows.
+For each size n and each resample, disjoint real rows are drawn: n training rows, n/2 holdout rows and n rows of an independent real sample
 (so n is at most 40 % of the table: 19,536 rows of Adult, 8,076 of randhie). Candidates:
 - honest: the independent real sample (a table no generator saw); an epsilon=1 DP release of
-  synthgov's generator trained on the n rows (secret randomness), unless --no-dp;
+  synthgov's generator trained on the n rows (secret randomness), unless --no-dp (--dp-epsilon E:
+  at epsilon E instead, recorded as dp_release_epsE);
 - broken or leaky: a copy of the training rows, a noisy copy, a partial copy (10 % of the real
   sample's rows replaced by training rows), mode collapse (20 distinct rows repeated), a shuffled
   label, and one group's labels flipped (Adult: sex = Female; randhie: hlthg = 1).
@@ -23,7 +25,8 @@ run in parts, over several sessions, and interrupted safely. The summary gives e
 95 % Wilson interval (0 of 10 is not 0 %: its upper bound is 28 %).
 
     python benchmarks/calibration.py [--tables adult randhie] [--sizes 1000 3000 10000]
-                                     [--resamples 20] [--no-dp] [--candidates real_sample flipped_group]
+                                     [--resamples 20] [--no-dp] [--dp-epsilon 3]
+                                     [--candidates real_sample flipped_group]
                                      [--out benchmarks/results/calibration]
     python benchmarks/calibration.py --summary-only     # re-score the records under today's policy
     python benchmarks/calibration.py --summary-only --merge older.jsonl --out newer   # one table of both
@@ -79,10 +82,33 @@ def _randhie(workdir: Path):
     return params, pool, ("hlthg", group)
 
 
-TABLES = {"adult": _adult, "randhie": _randhie}
+def _randhie_reviewed(workdir: Path):
+    """randhie's draft after the review its notes ask for: the health indicators' public codes
+    declared (hlthg, hlthf, hlthp: 0 and 1; left to DP discovery, a code held by fewer than a few
+    hundred rows is lost), and the columns of few distinct values declared as points, released
+    exactly (lncoins: the plan's coinsurance rates; physlm and disea: the steps of their scales). Those
+    codes and steps are the RAND HIE codebook's; this benchmark reads them from the table for brevity."""
+    params, pool, group = _randhie(workdir)
+    schema = dict(params.schema_)
+    for col in ("hlthg", "hlthf", "hlthp"):
+        schema[col] = schema[col].model_copy(update={"categories": sorted(pool[col].dropna().astype(str).unique())})
+    for col in ("lncoins", "physlm", "disea"):
+        steps = sorted(float(v) for v in pool[col].dropna().unique())
+        schema[col] = schema[col].model_copy(update={"points": steps, "bins": 2, "lower": min(steps[0], schema[col].lower),
+                                                     "upper": max(steps[-1], schema[col].upper)})
+    return params.model_copy(update={"schema_": schema}), pool, group
 
 
-def _candidates(train, real, params, rng, dp: bool, group: tuple[str, object]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, tuple | None]]:
+TABLES = {"adult": _adult, "randhie": _randhie, "randhie-reviewed": _randhie_reviewed}
+
+
+def _dp_name(params, epsilon: float | None) -> str:
+    """The DP release's candidate name: dp_release at the params' epsilon, else dp_release_eps<epsilon>."""
+    return "dp_release" if epsilon is None or epsilon == params.privacy.epsilon else f"dp_release_eps{epsilon:g}"
+
+
+def _candidates(train, real, params, rng, dp: bool, group: tuple[str, object], dp_epsilon: float | None = None
+                ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, tuple | None]]:
     """name -> (synthetic table, the rows it was made from (the attacked members), DP guarantee)."""
     target, labels = params.data.target, sorted(train[params.data.target].dropna().unique())
     out = {"real_sample": (real, train, None)}
@@ -90,11 +116,13 @@ def _candidates(train, real, params, rng, dp: bool, group: tuple[str, object]) -
         from synthgov.privacy.randomness import dp_randomness
         from synthgov.synthesizers.dpar import DPAutoregressive
 
+        trained = params if dp_epsilon is None else params.model_copy(
+            update={"privacy": params.privacy.model_copy(update={"epsilon": dp_epsilon})})
         synth = DPAutoregressive()
-        report = synth.fit(train, params, dp_randomness(False, 0))
+        report = synth.fit(train, trained, dp_randomness(False, 0))
         members = train.iloc[synth.trained_rows].reset_index(drop=True) if synth.trained_rows is not None else train
-        out["dp_release"] = (synth.sample(len(train), int(rng.integers(2**31))), members,
-                             (report["epsilon"], report["delta"]))
+        out[_dp_name(params, dp_epsilon)] = (synth.sample(len(train), int(rng.integers(2**31))), members,
+                                             (report["epsilon"], report["delta"]))
     partial = real.copy()
     rows = rng.choice(len(real), len(real) // 10, replace=False)
     partial.iloc[rows] = train.iloc[rng.choice(len(train), len(rows), replace=False)].to_numpy()
@@ -139,6 +167,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--resamples", type=int, default=20)
     parser.add_argument("--no-dp", action="store_true", help="leave out the DP release (it trains once a resample)")
+    parser.add_argument("--dp-epsilon", type=float, default=None,
+                        help="the DP release's epsilon (default: the table's params, 1); another is recorded as "
+                             "the candidate dp_release_eps<epsilon>")
     parser.add_argument("--candidates", nargs="+", choices=[*HONEST, *BROKEN], default=None,
                         help="evaluate only these candidates (default: all)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "calibration"),
@@ -166,19 +197,22 @@ def main() -> int:
                           file=sys.stderr)
                     continue
                 for r in range(args.resamples):
-                    names = [c for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
+                    dp_name = _dp_name(params, args.dp_epsilon)
+                    names = [dp_name if c == "dp_release" else c
+                             for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
                              if args.candidates is None or c in args.candidates]
                     if all((table, n, r, name) in done for name in names):
                         continue
                     # the resample's rows depend on (size, resample) only: the same rows for every
                     # candidate, and the same rows when a later session continues the protocol
-                    rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table))])
+                    # (randhie-reviewed draws randhie's rows)
+                    rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table.split("-")[0]))])
                     order = rng.permutation(len(pool))
                     train = pool.iloc[order[:n]].reset_index(drop=True)
                     holdout = pool.iloc[order[n:n + n // 2]].reset_index(drop=True)
                     real = pool.iloc[order[n + n // 2:2 * n + n // 2]].reset_index(drop=True)
                     for name, (synthetic, members, guarantee) in _candidates(
-                            train, real, params, rng, "dp_release" in names, group).items():
+                            train, real, params, rng, dp_name in names, group, args.dp_epsilon).items():
                         if (table, n, r, name) in done or name not in names:
                             continue
                         t = time.perf_counter()
@@ -269,9 +303,7 @@ def _markdown(table: dict) -> str:
              "| gates that block (rate) | undecidable (rate) |", "|---|---|---|---|---|---|---|---|"]
     for name, sizes in table.items():
         for n, cands in sorted(sizes.items(), key=lambda kv: int(kv[0])):
-            for cand in [*HONEST, *BROKEN]:
-                if cand not in cands:
-                    continue
+            for cand in _ordered(cands):
                 row = cands[cand]
                 lo, hi = row["blocked_interval"]
                 blocking = ", ".join(f"{g} {v:.2f}" for g, v in sorted(row["gates_blocking"].items(),
@@ -280,6 +312,16 @@ def _markdown(table: dict) -> str:
                 lines.append(f"| {name} | {n} | {cand} | {row['resamples']} | {row['blocked']:.2f} "
                              f"({lo:.2f}-{hi:.2f}) | {row['failed_decided']:.2f} | {blocking or '-'} | {und or '-'} |")
     return "\n".join(lines) + "\n"
+
+
+def _ordered(candidates) -> list[str]:
+    """Honest candidates first (the DP releases at other epsilons after dp_release), then broken.
+
+    >>> _ordered({"copy", "dp_release_eps3", "real_sample", "dp_release"})
+    ['real_sample', 'dp_release', 'dp_release_eps3', 'copy']
+    """
+    extra = sorted(set(candidates) - {*HONEST, *BROKEN}, key=lambda c: float(c.rsplit("eps", 1)[-1]))
+    return [c for c in HONEST if c in candidates] + extra + [c for c in BROKEN if c in candidates]
 
 
 def _plot(table: dict, path: Path) -> None:
@@ -293,7 +335,7 @@ def _plot(table: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(table), figsize=(6 * len(table), 4.2), squeeze=False)
     for ax, (name, sizes) in zip(axes[0], table.items()):
         ns = sorted(int(n) for n in sizes)
-        for cand in [*HONEST, *BROKEN]:
+        for cand in _ordered({c for n in ns for c in sizes[str(n)]}):
             pts = [(n, sizes[str(n)][cand]) for n in ns if cand in sizes[str(n)]]
             if not pts:
                 continue
@@ -301,7 +343,7 @@ def _plot(table: dict, path: Path) -> None:
             y = [row["blocked"] for _, row in pts]
             err = [[row["blocked"] - row["blocked_interval"][0] for _, row in pts],
                    [row["blocked_interval"][1] - row["blocked"] for _, row in pts]]
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, linestyle="-" if cand in HONEST else "--", label=cand)
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, linestyle="--" if cand in BROKEN else "-", label=cand)
         ax.axhline(0.05, color="grey", linewidth=0.8)
         ax.axhline(0.95, color="grey", linewidth=0.8)
         ax.set_xscale("log")

@@ -35,12 +35,14 @@ def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
 
     >>> [round(x, 3) for x in wilson(0, 10)]
     [0.0, 0.278]
+    >>> wilson(0, 11)[0], wilson(11, 11)[1]  # exactly the rate at 0 and 1 (no rounding past it)
+    (0.0, 1.0)
     """
     if n == 0:
         return 0.0, 1.0
     p, d = k / n, 1 + z * z / n
     centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
