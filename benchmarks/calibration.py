@@ -5,8 +5,9 @@ Tables: Adult (bundled; train and test pooled, 48,842 rows) and the RAND health 
 experiment (randhie, 20,190 rows, shipped with statsmodels; its params drafted as `synthgov init`
 drafts them, target idp, protected hlthg and hlthp); randhie-reviewed: randhie's draft after the
 review its notes ask for (public codes and steps declared, _randhie_reviewed), on randhie's rows.
-For each size n and each resample, disjoint real rows are drawn: n training rows, n/2 holdout rows and n rows of an independent real sample
-(so n is at most 40 % of the table: 19,536 rows of Adult, 8,076 of randhie). Candidates:
+For each size n and each resample, disjoint real rows are drawn: n training rows, n/2 holdout rows
+and n rows of an independent real sample (so n is at most 40 % of the table: 19,536 rows of Adult,
+8,076 of randhie). Candidates:
 - honest: the independent real sample (a table no generator saw); an epsilon=1 DP release of
   synthgov's generator trained on the n rows (secret randomness), unless --no-dp (--dp-epsilon E:
   at epsilon E instead, recorded as dp_release_epsE);
