@@ -103,6 +103,13 @@ def _randhie_reviewed(workdir: Path):
 TABLES = {"adult": _adult, "randhie": _randhie, "randhie-reviewed": _randhie_reviewed}
 
 
+def split(pool: pd.DataFrame, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Disjoint real rows of the pool: n training rows, n/2 holdout rows, n rows of an independent sample."""
+    order = rng.permutation(len(pool))
+    return tuple(pool.iloc[order[a:b]].reset_index(drop=True)
+                 for a, b in ((0, n), (n, n + n // 2), (n + n // 2, 2 * n + n // 2)))
+
+
 def _dp_name(params, epsilon: float | None) -> str:
     """The DP release's candidate name: dp_release at the params' epsilon, else dp_release_eps<epsilon>."""
     return "dp_release" if epsilon is None or epsilon == params.privacy.epsilon else f"dp_release_eps{epsilon:g}"
@@ -208,10 +215,7 @@ def main() -> int:
                     # candidate, and the same rows when a later session continues the protocol
                     # (randhie-reviewed draws randhie's rows)
                     rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table.split("-")[0]))])
-                    order = rng.permutation(len(pool))
-                    train = pool.iloc[order[:n]].reset_index(drop=True)
-                    holdout = pool.iloc[order[n:n + n // 2]].reset_index(drop=True)
-                    real = pool.iloc[order[n + n // 2:2 * n + n // 2]].reset_index(drop=True)
+                    train, holdout, real = split(pool, n, rng)
                     for name, (synthetic, members, guarantee) in _candidates(
                             train, real, params, rng, dp_name in names, group, args.dp_epsilon).items():
                         if (table, n, r, name) in done or name not in names:

@@ -58,9 +58,7 @@ def main() -> int:
                 rng = np.random.default_rng([args.seed, n])
                 points, errors, natural, decided = [], [], [], 0
                 for _ in range(args.splits):
-                    order = rng.permutation(len(pool))
-                    train, holdout = pool.iloc[order[:n]], pool.iloc[order[n:n + n // 2]]
-                    real = pool.iloc[order[n + n // 2:2 * n + n // 2]]
+                    train, holdout, real = calibration.split(pool, n, rng)
                     real = real.iloc[rng.choice(len(real), min(params.attack.subsample, len(real)), replace=False)]
                     ex = {"synthetic_share": exact_match_share(real, train),
                           "natural_share": exact_match_share(holdout, train),
