@@ -204,11 +204,11 @@ def main() -> int:
                     print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
                           file=sys.stderr)
                     continue
+                dp_name = _dp_name(params, args.dp_epsilon)
+                names = [dp_name if c == "dp_release" else c
+                         for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
+                         if args.candidates is None or c in args.candidates]
                 for r in range(args.resamples):
-                    dp_name = _dp_name(params, args.dp_epsilon)
-                    names = [dp_name if c == "dp_release" else c
-                             for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
-                             if args.candidates is None or c in args.candidates]
                     if all((table, n, r, name) in done for name in names):
                         continue
                     # the resample's rows depend on (size, resample) only: the same rows for every
