@@ -97,10 +97,10 @@ def preflight(params: Params) -> None:
     from synthgov.synthesizers.dpar import DPAutoregressive
 
     pp, tp = params.privacy, params.train
-    todo, categorical = needs_estimates(params, DPAutoregressive.column_order(params))
+    todo, need_delta = needs_estimates(params, DPAutoregressive.trained_columns(params))
     plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
                        preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                       estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
+                       estimates_delta=bool(need_delta), schema_epsilon=pp.schema_epsilon)
     calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
                     steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
 

@@ -2,7 +2,8 @@
 
 The contract is generated from the declared schema (params/schema.yaml) and the audit params
 (params/audit.yaml): row-count bounds, the column set (and order, when declared), and per column
-its presence, range or allowed categories, null rate and uniqueness. It is committed as
+its presence, range or allowed categories, null rate and uniqueness, and for a derived column that
+each row's value is the declared map's for its source label. It is committed as
 checks/source_contract.json with the hash of what it was made from; the audit refuses a contract
 that no longer matches the params, naming the command that regenerates it, so every change to
 the contract is a reviewed commit.
@@ -67,6 +68,11 @@ def contract_from_params(params: Params) -> dict[str, Any]:
                         "kwargs": {"column": col, "value_set": list(spec.categories)}})
         exp.append({"type": "expect_column_values_to_not_be_null",
                     "kwargs": {"column": col} if not spec.nullable else {"column": col, "mostly": 1 - ap.max_null_rate}})
+        if spec.derived_from:  # the release computes it from the label: the source must agree
+            exp.append({"type": "expect_column_pair_values_to_be_in_set",
+                        "kwargs": {"column_A": spec.derived_from, "column_B": col,
+                                   "value_pairs_set": [[k, v] for k, v in spec.derived_map.items()],
+                                   "ignore_row_if": "either_value_is_missing"}})
     return {"name": "synthgov-source-contract", "made_from": _fingerprint(params), "expectations": exp}
 
 
@@ -113,7 +119,8 @@ def validate_contract(df: pd.DataFrame, contract: dict[str, Any], k: int = 1) ->
             if key in counts and suppress(counts[key], k) == UNDER_K:
                 counts[key] = UNDER_K
                 counts.pop(key.replace("_count", "_percent"), None)
-        records.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"), "success": bool(r.success),
+        records.append({"expectation": cfg.type, "column": cfg.kwargs.get("column") or cfg.kwargs.get("column_B"),
+                        "success": bool(r.success),
                         **counts})
     return records
 

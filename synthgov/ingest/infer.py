@@ -15,7 +15,8 @@ Nothing else is read from the rows:
   amount or count), 0 is declared a point: its own code, released exactly. A non-integer column
   with few distinct values (a scale's steps, a plan's rates) gets a note: its bins are decoded
   uniformly, so a release spreads those values over their bins (a classifier tells them apart)
-  unless the person declares them, when public, as points;
+  unless the person declares them, when public, as points, or lets each run find the common ones
+  with DP (discover_points);
 - a numeric protected attribute gets four equal-width audit bins inside its DP bounds.
 The draft says, column by column, what a person should review and how to declare public values
 (code lists, documented ranges), which then cost nothing.
@@ -138,7 +139,8 @@ def draft_schema(df: pd.DataFrame, *, source: str, target: str, protected: list[
         if not integer and values.nunique() <= FEW_VALUES:
             draft.notes[col] += ("; it holds few distinct values, which a release spreads over their bins (decoded "
                                  "uniformly): if they are public steps (a scale, a plan's rates), declare them as "
-                                 "points: [...] to release them exactly")
+                                 "points: [...] to release them exactly, or set discover_points: 0.02 to find those "
+                                 "held by 2 % of rows or more with DP at each run (privacy.preprocessing_epsilon)")
         if col in protected:
             draft.protected_bins[col] = [float(x) for x in np.linspace(bounds[0], bounds[1], 5)]
     lost = [c for c in protected if c not in draft.schema]

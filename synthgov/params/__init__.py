@@ -82,13 +82,16 @@ class Params(_Frozen):
                              "in schema.yaml / data.yaml")
         if self.data.target in self.data.exclude:
             raise ValueError("data.exclude must not contain the target")
+        for col, spec in self.schema_.items():
+            if spec.derived_from:
+                self._check_derived(col, spec)
         fair = self.generate.fairness
         if fair.mode != "none":
             spec = self.schema_.get(fair.attribute)
             if spec is None or spec.type != "categorical" or not spec.categories or \
-                    fair.attribute == self.data.target:
+                    fair.attribute == self.data.target or spec.derived_from:
                 raise ValueError(f"generate.fairness.attribute '{fair.attribute}' must be a "
-                                 "categorical, non-target column with declared categories in "
+                                 "categorical, non-target, non-derived column with declared categories in "
                                  "schema.yaml")
             unknown = set(fair.target_shares) | set(fair.target_outcome_rates)
             unknown -= set(spec.categories)
@@ -98,6 +101,34 @@ class Params(_Frozen):
         if math.isinf(self.privacy.epsilon) and self.privacy.delta not in (None,):
             raise ValueError("privacy.delta must be null when privacy.epsilon is .inf (no DP)")
         return self
+
+    def _check_derived(self, col: str, spec: ColumnSchema) -> None:
+        source = self.schema_.get(spec.derived_from)
+        where = f"schema.yaml: column '{col}' derived_from '{spec.derived_from}'"
+        if source is None or source.type != "categorical" or not source.categories or source.derived_from:
+            raise ValueError(f"{where}: it must name a categorical column with declared categories, "
+                             "not itself derived")
+        if col == self.data.target or spec.derived_from in self.data.exclude:
+            raise ValueError(f"{where}: the target cannot be derived, nor derived from an excluded column")
+        missing = sorted(set(source.categories) - set(spec.derived_map))
+        extra = sorted(set(spec.derived_map) - set(source.categories))
+        if missing or extra:
+            raise ValueError(f"{where}: derived_map needs one value for each declared category of "
+                             f"'{spec.derived_from}' (missing {missing}, not declared {extra})")
+        values = list(spec.derived_map.values())
+        if spec.type == "numeric" and not all(isinstance(v, (int, float)) and spec.lower <= v <= spec.upper
+                                              for v in values):
+            raise ValueError(f"{where}: derived_map values must be numbers within [lower, upper]")
+        if spec.type == "categorical" and not set(map(str, values)) <= set(spec.categories or []):
+            raise ValueError(f"{where}: derived_map values must be declared categories of '{col}'")
+        if source.nullable and not spec.nullable:
+            raise ValueError(f"{where}: '{spec.derived_from}' is nullable, so '{col}' must be too "
+                             "(a missing label gives a missing value)")
+
+    @property
+    def derived(self) -> dict[str, ColumnSchema]:
+        """The derived columns (not excluded), in schema order."""
+        return {c: s for c, s in self.schema_.items() if s.derived_from and c not in self.data.exclude}
 
     @property
     def dp(self) -> bool:

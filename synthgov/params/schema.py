@@ -9,6 +9,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
+POINT_RANGE = 10_000  # an integer column with fewer values than this has its points counted over all of them
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -32,12 +35,30 @@ class ColumnSchema(_Frozen):
     # points: values common on their own (the 0 of a zero-inflated amount, a default code) that
     # get their own code, apart from the bins, and are released exactly (a bin is decoded uniformly)
     points: list[float] = []
+    # discover_points: a share of the rows (e.g. 0.02); values each held by at least that share (the
+    # 40 of hours worked a week, a plan's fixed payment) are found with DP (privacy.preprocessing_epsilon)
+    # and join `points`, so that a heap is released exactly instead of spread over its bin
+    discover_points: float | None = None
+    # derived_from, derived_map: a column that is a declared function of a categorical one (Adult's
+    # education_num is the code of education): not trained, but computed from the released source
+    # label by the map, so the two always agree. The map is public: one value per declared label.
+    derived_from: str | None = None
+    derived_map: dict[str, float | str] = {}
 
     @property
     def needs_dp_estimate(self) -> bool:
         """Whether part of this column's schema must be estimated with DP (not declared)."""
         return (self.type == "categorical" and self.categories is None) or \
-            (self.type == "numeric" and self.edges == "dp-quantiles")
+            (self.type == "numeric" and (self.edges == "dp-quantiles" or self.discover_points is not None))
+
+    @property
+    def estimates_need_delta(self) -> bool:
+        """Whether its DP estimates take delta: a histogram of the labels or values the rows hold
+        (stability-based); DP quantiles and the points of an integer column of a small public range
+        (every value of the range counted) are pure epsilon."""
+        if self.type == "categorical":
+            return self.categories is None
+        return self.discover_points is not None and not (self.integer and self.upper - self.lower < POINT_RANGE)
 
     @model_validator(mode="after")
     def _check(self) -> "ColumnSchema":
@@ -64,8 +85,13 @@ class ColumnSchema(_Frozen):
                 raise ValueError("scale 'log' needs lower >= 0")
             if len(set(self.points)) != len(self.points) or any(not self.lower <= p <= self.upper for p in self.points):
                 raise ValueError("'points' must be distinct values within [lower, upper]")
-        if self.type == "categorical" and self.points:
+        if self.type == "categorical" and (self.points or self.discover_points is not None):
             raise ValueError("'points' is for numeric columns (a categorical column lists its categories)")
+        if self.discover_points is not None and not 0 < self.discover_points < 1:
+            raise ValueError("'discover_points' is a share of the rows, between 0 and 1 (e.g. 0.02)")
+        if bool(self.derived_from) != bool(self.derived_map):
+            raise ValueError("a derived column needs both 'derived_from' (the column) and 'derived_map' "
+                             "(its value for each of that column's labels)")
         return self
 
 

@@ -4,13 +4,16 @@ Every column is first encoded by the public-schema encoder (synthgov.synthesizer
 the model sees integer codes whose vocabulary was declared, never learned from the rows. The joint
 distribution is factorised column by column, p(x) = prod_j p(x_j | x_<j), with the target last
 so that the label depends on every feature. Each conditional is a small network (logistic by
-default) on the one-hot prefix of the row (synthgov.synthesizers.conditionals).
+default) on the one-hot prefix of the row (synthgov.synthesizers.conditionals). A derived column
+(schema.yaml derived_from, derived_map) is not modelled: `sample` computes it from its source label
+by the declared map, which DP noise could not learn exactly.
 
 `fit` spends the run's budget in three slices (synthgov.privacy.accounting.plan_budget):
 1. DP counts (Laplace): the rows, under add-remove neighbours (the exact count is private; the
    synthetic table's size, delta and the batch normalisation are drawn from the DP count), and
    the rows holding values outside the declared schema (mapped to "Other", clipped, or dropped);
-2. DP preprocessing of undeclared schema values (synthgov.privacy.preprocessing), if any;
+2. DP preprocessing of undeclared schema values and discovered points (synthgov.privacy.preprocessing),
+   if any;
 3. DP-SGD (synthgov.privacy.dpsgd): Poisson sampling at the public train.sample_rate (lowered
    on a large table so that the expected batch holds at most train.max_batch of the DP-counted
    rows) for the public number of steps, per-sample clipping at privacy.max_grad_norm, Gaussian noise
@@ -58,15 +61,29 @@ class DPAutoregressive:
         self.net: Conditionals | None = None
         self.hidden = 0
         self.trained_rows: np.ndarray | None = None
+        self.columns: list[str] = []  # the released columns: the trained ones and the derived
+        self.derived: dict[str, ColumnSchema] = {}
         self.physical_batches = 0  # forward-backward passes of the last fit (tests; never reported)
         self.mechanisms_started = False  # whether fit has touched the private rows with a DP mechanism
 
     @staticmethod
     def column_order(params: Params) -> list[str]:
-        """Training columns in schema order, excluded columns dropped, target last."""
+        """The released columns in schema order, excluded columns dropped, target last."""
         target = params.data.target
         cols = [c for c in params.schema_ if c not in params.data.exclude and c != target]
         return cols + [target]
+
+    @classmethod
+    def trained_columns(cls, params: Params) -> list[str]:
+        """The columns the model learns: the released ones but the derived (computed from a label)."""
+        return [c for c in cls.column_order(params) if c not in params.derived]
+
+    @staticmethod
+    def strict_columns(params: Params) -> set[str]:
+        """Columns whose labels must be declared ones (no "Other"): the target, and every column a
+        derived one is computed from (a row with another label is dropped, like one whose target
+        is undeclared, and counted among the rows outside the schema)."""
+        return {params.data.target, *(s.derived_from for s in params.derived.values())}
 
     def fit(self, df: pd.DataFrame, params: Params, randomness: DPRandomness) -> dict[str, Any]:
         """Train on `df` under params.privacy. Returns the training report.
@@ -78,8 +95,9 @@ class DPAutoregressive:
         tp, pp = params.train, params.privacy
         torch.manual_seed(tp.seed)  # the initial weights only: public and data-independent
         self.hidden = tp.hidden
-        columns = self.column_order(params)
-        todo, categorical = needs_estimates(params, columns)
+        self.columns, self.derived = self.column_order(params), params.derived
+        columns, strict = self.trained_columns(params), self.strict_columns(params)
+        todo, need_delta = needs_estimates(params, columns)
         epsilon = pp.epsilon if params.dp else math.inf
         rng = randomness.numpy
         report: dict[str, Any] = {"synthesizer": self.name, "neighbouring": pp.neighbouring,
@@ -87,7 +105,7 @@ class DPAutoregressive:
         started = time.perf_counter()
         # rows: the schema decides which values are outside it; rows it cannot encode are dropped
         outside = outside_schema(df, params.schema_, columns)
-        keep = np.flatnonzero(encodable(df, params.schema_, columns, params.data.target))
+        keep = np.flatnonzero(encodable(df, params.schema_, columns, strict))
         if tp.max_rows and len(keep) > tp.max_rows:  # a uniform subsample, with secret coins
             keep = np.sort(rng.choice(keep, size=tp.max_rows, replace=False))
         self.trained_rows = keep
@@ -98,7 +116,7 @@ class DPAutoregressive:
             # the run could get and the largest rate, so a refusal here is certain, and spends nothing)
             plan = plan_budget(epsilon=pp.epsilon, delta=params.delta_for(1), count_epsilon=pp.count_epsilon,
                                preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                               estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
+                               estimates_delta=bool(need_delta), schema_epsilon=pp.schema_epsilon)
             calibrate_noise(epsilon=plan["training_epsilon"], delta=plan["training_delta"], sample_rate=tp.sample_rate,
                             steps=tp.steps, accountant=pp.accountant, neighbouring=pp.neighbouring)
             self.mechanisms_started = True
@@ -112,13 +130,13 @@ class DPAutoregressive:
             delta = params.delta_for(n_public)
             budget = plan_budget(epsilon=pp.epsilon, delta=delta, count_epsilon=pp.count_epsilon,
                                  preprocessing_epsilon=pp.preprocessing_epsilon, estimates=bool(todo),
-                                 estimates_delta=bool(categorical), schema_epsilon=pp.schema_epsilon)
+                                 estimates_delta=bool(need_delta), schema_epsilon=pp.schema_epsilon)
         else:
             counts = {"rows": n, "rows_outside_schema": int(outside.sum())}
             n_public, delta, budget = n, 0.0, {"preprocessing_epsilon": math.inf, "preprocessing_delta": 0.0}
         schema, pre = resolve_schema(train, params, columns, epsilon=budget["preprocessing_epsilon"],
-                                     delta=budget["preprocessing_delta"], rng=rng)
-        schema, added = with_other(schema, columns, params.data.target)
+                                     delta=budget["preprocessing_delta"], rng=rng, rows=n_public)
+        schema, added = with_other(schema, columns, strict)
         self.encoder = TabularEncoder(schema, columns)
         rows = Rows(self.encoder.encode(train), self.encoder.cards)
         unlikely = {columns.index(c): [code] for c, code in added.items()}
@@ -224,7 +242,12 @@ class DPAutoregressive:
             from synthgov.synthesizers.fair_sampling import sample_fair
 
             codes = sample_fair(self, n, gen, fairness, positive_label)
-        return self.encoder.decode(codes, np.random.default_rng(seed))
+        out = self.encoder.decode(codes, np.random.default_rng(seed))
+        for col, spec in self.derived.items():  # a declared function of a released label
+            out[col] = out[spec.derived_from].map(spec.derived_map)
+            if spec.type == "numeric":
+                out[col] = out[col].astype(float)
+        return out[self.columns or self.encoder.columns]
 
     @torch.no_grad()
     def log_likelihood(self, df: pd.DataFrame) -> np.ndarray:
@@ -242,7 +265,8 @@ class DPAutoregressive:
         """Weights and the public-schema config; nothing derived from private rows but the weights."""
         model_dir.mkdir(parents=True, exist_ok=True)
         meta = {"name": self.name, "hidden": self.hidden, "columns": self.encoder.columns,
-                "schema": {c: s.model_dump() for c, s in self.encoder.schema.items()}}
+                "schema": {c: s.model_dump() for c, s in self.encoder.schema.items()},
+                "released": self.columns, "derived": {c: s.model_dump() for c, s in self.derived.items()}}
         (model_dir / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         torch.save(self.net.state_dict(), model_dir / "weights.pt")
 
@@ -253,6 +277,8 @@ class DPAutoregressive:
         schema = {c: ColumnSchema.model_validate(s) for c, s in meta["schema"].items()}
         self.encoder = TabularEncoder(schema, meta["columns"])
         self.hidden = meta["hidden"]
+        self.columns = meta.get("released", meta["columns"])
+        self.derived = {c: ColumnSchema.model_validate(s) for c, s in meta.get("derived", {}).items()}
         self.net = Conditionals(self.encoder.cards, self.hidden)
         self.net.load_state_dict(torch.load(model_dir / "weights.pt", weights_only=True))
         return self

@@ -11,6 +11,7 @@ extreme values or rare categories of the data cannot change it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -23,21 +24,22 @@ from synthgov.params.schema import ColumnSchema, bin_edges
 OTHER = "Other"
 
 
-def with_other(schema: dict[str, ColumnSchema], columns: list[str], target: str
+def with_other(schema: dict[str, ColumnSchema], columns: list[str], strict: Collection[str]
                ) -> tuple[dict[str, ColumnSchema], dict[str, int]]:
     """Every categorical feature gets an "Other" label for values outside its declared list, so an
-    undeclared label in the private rows is encoded, never a data-dependent error. The target's
-    labels stay as declared. Returns the schema and, per column, the code of an added "Other".
+    undeclared label in the private rows is encoded, never a data-dependent error. The labels of
+    the `strict` columns (the target, and the columns others are derived from) stay as declared.
+    Returns the schema and, per column, the code of an added "Other".
 
     >>> s = {"a": ColumnSchema(type="categorical", categories=["x"]), "y": ColumnSchema(type="categorical", categories=["0", "1"])}
-    >>> out, added = with_other(s, ["a", "y"], "y")
+    >>> out, added = with_other(s, ["a", "y"], {"y"})
     >>> out["a"].categories, out["y"].categories, added
     (['x', 'Other'], ['0', '1'], {'a': 1})
     """
     out, added = {}, {}
     for col in columns:
         spec = schema[col]
-        if spec.type == "categorical" and col != target and not spec.other and spec.categories is not None:
+        if spec.type == "categorical" and col not in strict and not spec.other and spec.categories is not None:
             cats = list(spec.categories)
             if OTHER not in cats:
                 added[col] = len(cats)
@@ -64,16 +66,18 @@ def outside_schema(df: pd.DataFrame, schema: dict[str, ColumnSchema], columns: l
     return out
 
 
-def encodable(df: pd.DataFrame, schema: dict[str, ColumnSchema], columns: list[str], target: str) -> np.ndarray:
+def encodable(df: pd.DataFrame, schema: dict[str, ColumnSchema], columns: list[str], strict: Collection[str]
+              ) -> np.ndarray:
     """Rows the schema can encode: numbers are clipped and a feature's undeclared labels become
-    "Other"; a missing value in a non-nullable column, or an undeclared label of the target, cannot."""
+    "Other"; a missing value in a non-nullable column, or an undeclared label of a `strict` column
+    (the target, a column others are derived from), cannot."""
     ok = np.ones(len(df), dtype=bool)
     for col in columns:
         spec, values = schema[col], df[col]
         null = values.isna().to_numpy()
         if not spec.nullable:
             ok &= ~null
-        if col == target and spec.categories is not None:
+        if col in strict and spec.categories is not None:
             ok &= null | values.isin(spec.categories).to_numpy()
     return ok
 
@@ -149,11 +153,15 @@ class TabularEncoder:
                 k = np.clip(c - len(points), 0, len(edges) - 2)
                 lo, hi = edges[k], edges[k + 1]
                 u = rng.random(len(c))
-                if spec.integer:  # an integer inside [lo, hi), or [lo, hi] for the last bin
+                if spec.integer:  # an integer inside [lo, hi), or [lo, hi] for the last bin, not a point
                     lo_i = np.ceil(lo)
                     hi_i = np.where(k == len(edges) - 2, np.floor(hi), np.ceil(hi) - 1)
                     hi_i = np.maximum(hi_i, lo_i)
-                    values = lo_i + np.floor(u * (hi_i - lo_i + 1))
+                    held = ((points[:, None] >= lo_i) & (points[:, None] <= hi_i)).sum(axis=0)  # points in the bin
+                    free = hi_i - lo_i + 1 - held
+                    values = lo_i + np.floor(u * np.maximum(free, 1))
+                    for p in np.sort(points):  # skip the points: the k-th integer of the bin that is not one
+                        values = values + ((p >= lo_i) & (p <= values) & (free > 0))
                 else:
                     values = lo + u * (hi - lo)
                 values = np.clip(values, spec.lower, spec.upper)

@@ -67,3 +67,18 @@ def test_audit_contract_fails_on_planted_defect(params, adult, defect, column):
     assert not contract.passed and contract.severity == "block"
     failed = {e["column"] for e in contract.breakdown["failed_expectations"]}
     assert failed == {column}
+
+
+def test_a_derived_column_that_disagrees_with_its_label_fails_the_contract(params, adult):
+    from synthgov.audit.contract import validate_contract
+
+    df = small(adult[0], 500).copy()
+    wrong = df["education"] == "Bachelors"
+    df.loc[wrong, "education_num"] = 9.0  # HS-grad's code
+    records = validate_contract(df, contract_from_params(params), k=5)
+    pair = [r for r in records if r["expectation"] == "expect_column_pair_values_to_be_in_set"]
+    assert pair == [{"expectation": "expect_column_pair_values_to_be_in_set", "column": "education_num",
+                     "success": False, "element_count": 500, "unexpected_count": int(wrong.sum()),
+                     "unexpected_percent": pytest.approx(100 * wrong.mean()), "missing_count": 0}]
+    assert all(r["success"] for r in validate_contract(small(adult[0], 500), contract_from_params(params), k=5)
+               if r["expectation"] == "expect_column_pair_values_to_be_in_set")

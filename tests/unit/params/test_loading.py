@@ -56,3 +56,23 @@ def test_override_is_validated_again(params_dir):
 def test_default_delta_never_exceeds_one_over_ten_n(params, n):
     assert params.delta_for(n) <= min(1e-5, 1 / (10 * n))
     assert params.delta_for(n) == pytest.approx(min(1e-5, 1 / (10 * n)))
+
+
+@pytest.mark.parametrize("change, message", [
+    # a label of education without its code
+    (lambda s: s["education_num"]["derived_map"].pop("Doctorate"), "missing ['Doctorate']"),
+    # derived from a numeric column
+    (lambda s: s["education_num"].update(derived_from="age"), "must name a categorical column"),
+    # a code outside the column's bounds
+    (lambda s: s["education_num"]["derived_map"].update(Doctorate=17), "numbers within [lower, upper]"),
+    # a map without its source
+    (lambda s: s["education_num"].pop("derived_from"), "needs both 'derived_from'"),
+])
+def test_a_derived_column_is_checked_against_its_source(params_dir, change, message):
+    path = params_dir / "schema.yaml"
+    schema = yaml.safe_load(path.read_text())
+    change(schema)
+    path.write_text(yaml.safe_dump(schema))
+    with pytest.raises(ParamsError, match=re.escape(str(params_dir))) as exc:
+        load_params(params_dir)
+    assert message in str(exc.value) and "schema.yaml: column 'education_num'" in str(exc.value)

@@ -155,3 +155,24 @@ def test_values_outside_the_schema_are_mapped_or_dropped_never_an_error(fast_par
     assert synth.log_likelihood(rows.iloc[:30]).shape == (30,)  # "Martian" encodes as "Other"
     # the model keeps "Other" improbable: a label no declared value maps to starts at a low prior
     assert (synth.sample(2000, seed=0)["sex"] != "Other").all()
+
+
+def test_a_derived_column_is_not_trained_and_always_agrees_with_its_label(fast_params, adult, tmp_path):
+    # Setup: some rows hold an education level the schema does not declare
+    train = small(adult[0], 800).copy()
+    train.loc[:19, "education"] = "Kindergarten"
+    code = fast_params.schema_["education_num"].derived_map
+    # Run
+    synth = DPAutoregressive()
+    report = synth.fit(train, fast_params, seeded())
+    synth.save(tmp_path / "model")
+    out, again = synth.sample(3000, seed=0), load_synthesizer(tmp_path / "model").sample(3000, seed=0)
+    # Assert: the model never saw education_num; education has no "Other" (its undeclared rows were
+    # dropped, as the target's are), so every released row carries the code of its level
+    assert "education_num" not in synth.encoder.columns
+    assert "Other" not in synth.encoder.schema["education"].categories
+    assert report["rows_trained"] == 780
+    assert list(out.columns) == list(again.columns) == DPAutoregressive.column_order(fast_params)
+    for table in (out, again):
+        assert (table["education_num"] == table["education"].map(code)).all()
+    assert _parquet_bytes(out) == _parquet_bytes(again)

@@ -49,3 +49,17 @@ def test_a_declared_point_has_its_own_code_and_is_released_exactly():
     assert (without.decode(np.zeros((50, 1), dtype=int), np.random.default_rng(0))["amount"] > 0).all()
     with pytest.raises(ValueError, match="'points' must be distinct values within"):
         ColumnSchema(type="numeric", lower=1, upper=8, points=[0.0])
+
+
+def test_an_integer_bin_never_decodes_to_a_point_inside_it():
+    """hours_per_week's bin [45, 50) holds the point 45: a row of that bin is 46-49, never 45 (a
+    point has its own code; decoding a bin to it would move rows onto the point)."""
+    from synthgov.params import ColumnSchema
+
+    spec = ColumnSchema(type="numeric", lower=1, upper=99, integer=True, bins=[1, 40, 45, 50, 100],
+                        points=[45, 47, 40])
+    enc = TabularEncoder({"h": spec}, ["h"])
+    codes = np.full((4000, 1), 3 + 2)  # the bin [45, 50): after the 3 points' codes, the third bin
+    out = enc.decode(codes, np.random.default_rng(0))["h"]
+    assert set(out) == {46.0, 48.0, 49.0}
+    assert np.array_equal(enc.encode(out.to_frame()), codes)
