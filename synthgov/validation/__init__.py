@@ -76,6 +76,10 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
         "mean_complement": ci(draws["column"]), "max_js_distance": ci(draws["js"]),
         "bootstrap_rounds": vp.bootstrap_rounds,
     }
+    if report["distinguishability_auc"]["upper"] > params.gates.spec("distinguishability").threshold:
+        # not a pass: which column tells the tables apart (one more fit a column, only then)
+        report["distinguishability_without"] = fidelity.distinguishability_without(
+            train, synthetic, params, max_rows=vp.distinguish_rows, seed=vp.seed)
     return report, draws
 
 
@@ -228,10 +232,10 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
                                     breakdown=breakdown, optimistic=optimistic,
                                     on_undecidable=on_undecidable or s.undecidable, resolve=resolve, remedy=remedy)
 
-    def bounded(name, ci, goal, breakdown=None, resolve=tables):
+    def bounded(name, ci, goal, breakdown=None, resolve=tables, remedy=better):
         bound, other = ("lower", "upper") if goal == "maximize" else ("upper", "lower")
         return check(name, ci[bound], goal, {"bound": bound, "interval": ci, **(breakdown or {})},
-                     optimistic=ci[other], resolve=resolve)
+                     optimistic=ci[other], resolve=resolve, remedy=remedy)
 
     def fairer(gaps: dict[str, float]) -> str:
         return (f"a fairness mode on {worst(gaps, 'minimize') or 'the attribute'} (generate.fairness: parity or "
@@ -243,6 +247,7 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
         return (min if goal == "maximize" else max)(finite, key=finite.get) if finite else None
 
     cols = fid["columns"]
+    without = fid.get("distinguishability_without")
     ratios = {n: report["utility"][n]["roc_auc"]["ratio"] for n in LEARNERS}
     fair_attr = params.generate.fairness.attribute if params.generate.fairness.mode != "none" else None
     gaps = {kind: {a: v[f"{kind}_difference_gap"] for a, v in report["fairness"].items()} for kind in ("dp", "eo")}
@@ -271,7 +276,11 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
         bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize"),
         bounded("quality_column_shapes", quality.get("column_shapes", nan_ci), "maximize"),
         bounded("quality_column_pair_trends", quality.get("column_pair_trends", nan_ci), "maximize"),
-        bounded("distinguishability", fid["distinguishability_auc"], "minimize"),
+        bounded("distinguishability", fid["distinguishability_auc"], "minimize",
+                {"auc_without": without, "driven_by": worst(without, "maximize")} if without else None,
+                remedy=f"{better}; where the column that drove it holds heaped values (a bin decodes them "
+                       "uniformly) or is a function of another column, declare that in schema.yaml (points "
+                       "or discover_points; derived_from)"),
         check("coverage", float(draws["coverage"][0]), "maximize",
               {"bound": "point", **{k: v["point"] for k, v in fid["coverage"].items()}}),
         check("tstr_ratio", _nanmin(r["lower"] for r in ratios.values()), "maximize",

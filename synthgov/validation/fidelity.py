@@ -211,23 +211,48 @@ def quality_properties(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *,
     return out
 
 
-def distinguishability(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
-                       seed: int, rounds: int) -> np.ndarray:
-    """ROC-AUC of a classifier telling real rows from synthetic ones (0.5 is ideal), over its pooled
-    3-fold out-of-fold predictions: the point, then one value per bootstrap resample of the rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import cross_val_predict
-
+def _real_or_synthetic(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int, seed: int
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
+    """n rows of each table (n the smaller size, at most max_rows), stacked, and the label (1: synthetic)."""
     cols = _columns(params)
     n = min(max_rows, len(real), len(syn))
-    if n < 10:
-        return np.full(rounds + 1, np.nan)
     both = pd.concat([real[cols].sample(n=n, random_state=seed), syn[cols].sample(n=n, random_state=seed)],
                      ignore_index=True)
     for col in cols:
         if params.schema_[col].type == "categorical":
             both[col] = both[col].astype("category")
-    label = np.r_[np.zeros(n), np.ones(n)]
+    return both, np.r_[np.zeros(n), np.ones(n)]
+
+
+def _out_of_fold(both: pd.DataFrame, label: np.ndarray, seed: int) -> np.ndarray:
+    """The real-vs-synthetic classifier's pooled 3-fold out-of-fold probabilities of 'synthetic'."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import cross_val_predict
+
     model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
-    p = cross_val_predict(model, both, label, cv=3, method="predict_proba")[:, 1]
-    return weighted_auc(resample_weights(2 * n, rounds=rounds, seed=seed), label, p)
+    return cross_val_predict(model, both, label, cv=3, method="predict_proba")[:, 1]
+
+
+def distinguishability(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
+                       seed: int, rounds: int) -> np.ndarray:
+    """ROC-AUC of a classifier telling real rows from synthetic ones (0.5 is ideal), over its pooled
+    3-fold out-of-fold predictions: the point, then one value per bootstrap resample of the rows."""
+    if min(max_rows, len(real), len(syn)) < 10:
+        return np.full(rounds + 1, np.nan)
+    both, label = _real_or_synthetic(real, syn, params, max_rows=max_rows, seed=seed)
+    p = _out_of_fold(both, label, seed)
+    return weighted_auc(resample_weights(len(label), rounds=rounds, seed=seed), label, p)
+
+
+def distinguishability_without(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
+                               seed: int) -> dict[str, float]:
+    """Per column, the classifier's AUC with that column left out (one fit a column): the column
+    whose removal lowers it most is what tells the tables apart most (its marginal, heaped values
+    spread over a bin, a relation with another column the release breaks)."""
+    from sklearn.metrics import roc_auc_score
+
+    if min(max_rows, len(real), len(syn)) < 10:
+        return {}
+    both, label = _real_or_synthetic(real, syn, params, max_rows=max_rows, seed=seed)
+    return {col: float(roc_auc_score(label, _out_of_fold(both.drop(columns=col), label, seed)))
+            for col in both.columns}
