@@ -38,7 +38,7 @@ def through_schema(train: pd.DataFrame, real: pd.DataFrame, params, rng: np.rand
     """`real` encoded and decoded by the schema a run without DP resolves on `train` (derived
     columns computed from their source as the generator computes them)."""
     from synthgov.privacy.preprocessing import resolve_schema
-    from synthgov.synthesizers.dpar import DPAutoregressive
+    from synthgov.synthesizers.dpar import DPAutoregressive, with_derived
     from synthgov.synthesizers.encoding import TabularEncoder, encodable, with_other
 
     exact = params.model_copy(update={"privacy": params.privacy.model_copy(update={"epsilon": float("inf"),
@@ -48,9 +48,7 @@ def through_schema(train: pd.DataFrame, real: pd.DataFrame, params, rng: np.rand
     schema, _ = with_other(schema, columns, strict)
     enc = TabularEncoder(schema, columns)
     real = real[encodable(real, schema, columns, strict)].reset_index(drop=True)
-    out = enc.decode(enc.encode(real), rng)
-    for col, spec in exact.derived.items():
-        out[col] = out[spec.derived_from].map(spec.derived_map).astype(float if spec.type == "numeric" else object)
+    out = with_derived(enc.decode(enc.encode(real), rng), exact.derived)
     return out[DPAutoregressive.column_order(exact)]
 
 
@@ -85,8 +83,9 @@ def main() -> int:
                     report, checks = validate(train, holdout, decoded, params)
                     c = {c.name: c for c in checks}
                     vp = params.validate_
-                    without = fidelity.distinguishability_without(train, decoded, params,
-                                                                  max_rows=vp.distinguish_rows, seed=vp.seed)
+                    without = report["fidelity"].get("distinguishability_without") or (  # validate fits it on a miss
+                        fidelity.distinguishability_without(train, decoded, params,
+                                                            max_rows=vp.distinguish_rows, seed=vp.seed))
                     auc = report["fidelity"]["distinguishability_auc"]
                     row = {"table": table, "size": args.size, "resample": r, "schema": schema_name,
                            "distinguishability": round(auc["point"], 3),

@@ -49,6 +49,15 @@ log = logging.getLogger(__name__)
 DRAW_CHUNK = 100_000  # rows drawn at once (about 60 MB of one-hot prefix on Adult)
 
 
+def with_derived(out: pd.DataFrame, derived: dict[str, ColumnSchema]) -> pd.DataFrame:
+    """`out` with each derived column computed from its released source label by its public map."""
+    for col, spec in derived.items():
+        out[col] = out[spec.derived_from].map(spec.derived_map)
+        if spec.type == "numeric":
+            out[col] = out[col].astype(float)
+    return out
+
+
 class DPAutoregressive:
     """The default synthesizer: DP-SGD autoregressive conditionals on the public-schema encoding."""
 
@@ -242,11 +251,7 @@ class DPAutoregressive:
             from synthgov.synthesizers.fair_sampling import sample_fair
 
             codes = sample_fair(self, n, gen, fairness, positive_label)
-        out = self.encoder.decode(codes, np.random.default_rng(seed))
-        for col, spec in self.derived.items():  # a declared function of a released label
-            out[col] = out[spec.derived_from].map(spec.derived_map)
-            if spec.type == "numeric":
-                out[col] = out[col].astype(float)
+        out = with_derived(self.encoder.decode(codes, np.random.default_rng(seed)), self.derived)
         return out[self.columns or self.encoder.columns]
 
     @torch.no_grad()
