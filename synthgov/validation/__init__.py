@@ -267,15 +267,26 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     nan_ci = {"point": math.nan, "lower": math.nan, "upper": math.nan}
     complement = {c: v["complement"]["point"] for c, v in cols.items()}
     js = {c: v["js_distance"]["point"] for c, v in cols.items()}
+    # a pair's lowest similarity over the metrics that score it ("a|b"), and SDMetrics' own per
+    # column and per pair scores: the driver of a miss
+    pair_sims: dict[str, float] = {}
+    for by_pair in (v for m, v in fid["pairs"].items() if m != "mean_similarity"):
+        for pair, ci in by_pair.items():
+            pair_sims[pair] = min(pair_sims.get(pair, math.inf), ci["similarity"]["point"])
+    shapes = quality.get("details", {}).get("column_shapes", {})
+    trends = quality.get("details", {}).get("column_pair_trends", {})
     groups = f"{holdout}, or more rows of the smallest groups"
     return [
         bounded("fidelity_column", fid["mean_complement"], "maximize",
                 {"by_column": complement, "driven_by": worst(complement, "maximize")}),
         bounded("fidelity_js", fid["max_js_distance"], "minimize",
                 {"by_column": js, "driven_by": worst(js, "minimize")}),
-        bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize"),
-        bounded("quality_column_shapes", quality.get("column_shapes", nan_ci), "maximize"),
-        bounded("quality_column_pair_trends", quality.get("column_pair_trends", nan_ci), "maximize"),
+        bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize",
+                {"by_pair": pair_sims, "driven_by": worst(pair_sims, "maximize")}),
+        bounded("quality_column_shapes", quality.get("column_shapes", nan_ci), "maximize",
+                {"by_column": shapes, "driven_by": worst(shapes, "maximize")}),
+        bounded("quality_column_pair_trends", quality.get("column_pair_trends", nan_ci), "maximize",
+                {"by_pair": trends, "driven_by": worst(trends, "maximize")}),
         bounded("distinguishability", fid["distinguishability_auc"], "minimize",
                 {"auc_without": without, "driven_by": worst(without, "maximize")} if without else None,
                 remedy=f"{better}; where the column that drove it holds heaped values (a bin decodes them "
