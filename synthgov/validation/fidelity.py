@@ -232,10 +232,16 @@ def pair_trends_on_real_bins(details: pd.DataFrame, real: pd.DataFrame, syn: pd.
     release's fmde above the real maximum put its tie with idp at 0.49 where the real bins give 0.92.
     Its ContingencySimilarity metric bins both tables on the real edges, open at both ends (what its
     maintainers specify, sdv-dev/SDMetrics#368): the pairs of a numeric and a categorical column are
-    rescored with it; the other pairs keep the report's scores."""
+    rescored with it; the other pairs keep the report's scores.
+
+    >>> pair_trends_on_real_bins(pd.DataFrame(), None, None, None)  # a table of one column has no pairs
+    {}
+    """
     from sdmetrics.column_pairs import ContingencySimilarity
 
-    out = {}
+    out: dict[str, float] = {}
+    if details.empty:  # a single column: no pairs
+        return out
     meets = (details["Meets Threshold?"].astype("boolean").fillna(False) if "Meets Threshold?" in details
              else details["Score"].notna())
     for _, row in details[meets.to_numpy(dtype=bool)].iterrows():
