@@ -47,17 +47,19 @@ def _categories(params: Params, *frames: pd.DataFrame) -> dict[str, list[str]]:
 def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Fidelity metrics with intervals from one seeded bootstrap of both tables, and the draws of
-    the gate summaries (mean complement, largest JS distance, mean pair similarity, coverage)."""
+    the gate summaries (mean complement, largest JS distance beyond chance, mean pair similarity,
+    coverage)."""
     vp = params.validate_
     Wr = stats.resample_weights(len(train), rounds=vp.bootstrap_rounds, seed=vp.seed)
     Ws = stats.resample_weights(len(synthetic), rounds=vp.bootstrap_rounds, seed=vp.seed + 1)
     cols = fidelity.column_draws(train, synthetic, params, Wr, Ws)
     pairs = fidelity.pair_draws(train, synthetic, params, Wr, Ws)
     cover = fidelity.coverage_draws(cols)
+    beyond = {c: fidelity.beyond_chance(v["js_distance"]) for c, v in cols.items()}
     sims = [v["similarity"] for m in pairs.values() for v in m.values()]
     draws = {
         "column": np.mean([c["complement"] for c in cols.values()], axis=0),
-        "js": np.max([c["js_distance"] for c in cols.values()], axis=0),  # NaN propagates: a failed check
+        "js": np.max([js for js, _ in beyond.values()], axis=0),  # NaN propagates: a failed check
         "pairs": np.mean(sims, axis=0) if sims else np.full(len(Wr), np.nan),
         "coverage": np.minimum(cover["category"], cover["range"]),  # NaN propagates
         "distinguishability": fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows,
@@ -65,7 +67,8 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
     }
     ci = stats.interval
     report = {
-        "columns": {c: {"complement": ci(v["complement"]), "js_distance": ci(v["js_distance"])}
+        "columns": {c: {"complement": ci(v["complement"]), "js_distance": ci(v["js_distance"]),
+                        "js_beyond_chance": ci(beyond[c][0]), "js_chance": round(beyond[c][1], 4)}
                     for c, v in cols.items()},
         "pairs": {**{m: {pair: {k: ci(x) for k, x in v.items()} for pair, v in by_pair.items()}
                      for m, by_pair in pairs.items()}, "mean_similarity": ci(draws["pairs"])},
@@ -73,7 +76,7 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
                                                       seed=vp.seed, rounds=vp.quality_bootstrap_rounds),
         "coverage": {k: ci(v) for k, v in cover.items()},
         "distinguishability_auc": ci(draws["distinguishability"]),
-        "mean_complement": ci(draws["column"]), "max_js_distance": ci(draws["js"]),
+        "mean_complement": ci(draws["column"]), "max_js_beyond_chance": ci(draws["js"]),
         "bootstrap_rounds": vp.bootstrap_rounds,
     }
     if report["distinguishability_auc"]["upper"] > params.gates.spec("distinguishability").threshold:
@@ -266,7 +269,7 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     quality = fid["quality_report"]
     nan_ci = {"point": math.nan, "lower": math.nan, "upper": math.nan}
     complement = {c: v["complement"]["point"] for c, v in cols.items()}
-    js = {c: v["js_distance"]["point"] for c, v in cols.items()}
+    js = {c: v["js_beyond_chance"]["point"] for c, v in cols.items()}
     # a pair's lowest similarity over the metrics that score it ("a|b"), and SDMetrics' own per
     # column and per pair scores: the driver of a miss
     pair_sims: dict[str, float] = {}
@@ -279,7 +282,7 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     return [
         bounded("fidelity_column", fid["mean_complement"], "maximize",
                 {"by_column": complement, "driven_by": worst(complement, "maximize")}),
-        bounded("fidelity_js", fid["max_js_distance"], "minimize",
+        bounded("fidelity_js", fid["max_js_beyond_chance"], "minimize",
                 {"by_column": js, "driven_by": worst(js, "minimize")}),
         bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize",
                 {"by_pair": pair_sims, "driven_by": worst(pair_sims, "maximize")}),

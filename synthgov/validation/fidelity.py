@@ -113,6 +113,31 @@ def column_draws(real: pd.DataFrame, syn: pd.DataFrame, params: Params, Wr: np.n
     return out
 
 
+def beyond_chance(js: np.ndarray) -> tuple[np.ndarray, float]:
+    """One column's Jensen-Shannon distances, the point (js[0]) and its bootstrap draws (js[1:]),
+    less what sampling alone puts there; and that chance level, as a distance.
+
+    Two finite samples of one distribution are apart by chance, the more so the fewer their rows
+    and the more their bins: the plug-in divergence is biased up (Adult at 3,000 rows: a copy's
+    bootstrap draws 0.05-0.08 on age, an independent real sample 0.07 on native_country's 42
+    labels). A threshold set on 32,561 rows would ask more of a small table than of a large one.
+    The bootstrap estimates that bias of the divergence (the distance squared) as its draws' mean
+    less the point (Efron and Tibshirani 1993). The point carries it once and is corrected once;
+    a draw, a resample of a sample, carries it twice and is corrected twice, so the draws centre on
+    the corrected point with the bootstrap's spread. A distance below chance is 0.
+
+    >>> js = np.sqrt(np.array([0.01, 0.012, 0.014, 0.013, 0.011]))  # draws add 0.0025 on average
+    >>> d, chance = beyond_chance(js)
+    >>> round(chance, 3), np.round(d ** 2, 4).tolist()
+    (0.05, [0.0075, 0.007, 0.009, 0.008, 0.006])
+    """
+    d = np.asarray(js, dtype=float) ** 2
+    draws = d[1:][~np.isnan(d[1:])]
+    bias = max(0.0, float(draws.mean() - d[0])) if len(draws) and not math.isnan(d[0]) else 0.0
+    times = np.r_[1.0, np.full(len(d) - 1, 2.0)]
+    return np.sqrt(np.clip(d - bias * times, 0.0, None)), math.sqrt(bias)
+
+
 def coverage_draws(columns: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Category coverage (share of real labels the synthetic table has) and mean range coverage."""
     hits = sum((v["category_hits"] for v in columns.values() if "category_hits" in v), np.zeros(1))

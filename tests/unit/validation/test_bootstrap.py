@@ -67,3 +67,33 @@ def test_fidelity_draws_point_equals_reference_metrics(params, adult):
                                                           stats.resample_weights(int((syn["race"] == "White").sum()),
                                                                                    rounds=30, seed=1)))
     assert cover["category"][0] < 1.0
+
+
+def test_js_distance_is_measured_beyond_what_sampling_alone_gives(params, adult):
+    """Two samples of one table are apart by chance, more so the fewer their rows: the plug-in
+    JS distance is biased up, and a threshold set on the full table would ask more of a small one.
+    Beyond chance, a copy is near 0 and a shifted table's distance is the full tables' one."""
+    population = adult[0]
+    shifted = population.assign(age=population["age"] + 3)
+    p, q = fidelity.distribution(population["age"], shifted["age"], params.schema_["age"])
+    truth = jensenshannon(p / p.sum(), q / q.sum(), base=2)  # the distance between the two tables
+    plug_in, beyond, chances = [], [], []
+    for seed in range(10):
+        real, syn = small(population, 1000, seed=seed), small(shifted, 1000, seed=100 + seed)
+        Wr = stats.resample_weights(1000, rounds=60, seed=seed)
+        Ws = stats.resample_weights(1000, rounds=60, seed=50 + seed)
+        js = fidelity.column_draws(real, syn, params, Wr, Ws)["age"]["js_distance"]
+        corrected, chance = fidelity.beyond_chance(js)
+        plug_in.append(js[0]), beyond.append(corrected[0]), chances.append(chance)
+    # 1,000 rows a side put the plug-in above the tables' distance; beyond chance it is recovered
+    assert np.mean(plug_in) - truth > 0.01
+    assert abs(np.mean(beyond) - truth) < 0.5 * (np.mean(plug_in) - truth)
+    assert min(chances) > 0.03
+    # a copy: 0 at the point, and its bootstrap draws (a resample against a resample) mostly chance
+    real = small(population, 1000, seed=0)
+    js = fidelity.column_draws(real, real.copy(), params, Wr, Ws)["age"]["js_distance"]
+    corrected, _ = fidelity.beyond_chance(js)
+    assert js[0] == 0 and corrected[0] == 0
+    assert stats.interval(corrected)["upper"] < 0.5 * stats.interval(js)["upper"]
+    # an undefined point stays undefined (a gate on it fails)
+    assert np.isnan(fidelity.beyond_chance(np.array([np.nan, 0.1, 0.2]))[0][0])

@@ -25,7 +25,7 @@ def _bare_numbers(node, path=()):
 # their intervals) are not estimates from the holdout; the SDMetrics point report's scores per
 # column and pair are its breakdown, which names what drove a miss
 _DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\."
-                          r"|\.chance_spread\.|^fidelity\.quality_report\.details\.")
+                          r"|\.chance_spread\.|\.js_chance$|^fidelity\.quality_report\.details\.")
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
@@ -74,14 +74,14 @@ def test_a_table_over_max_rows_is_validated_on_a_sample_and_says_so(params, adul
     female = report["representation"]["sex"]["source"]["Female"]["share"]
     assert female == pytest.approx((train["sex"] == "Female").mean())  # the whole table
     again, _ = validate(train, test, candidate, capped)
-    assert again["fidelity"]["max_js_distance"] == report["fidelity"]["max_js_distance"]
+    assert again["fidelity"]["max_js_beyond_chance"] == report["fidelity"]["max_js_beyond_chance"]
     for c in checks:
         if c.verdict == "undecidable":
             assert "validate.max_rows" in c.breakdown["undecidable"]["resolve"], c.name
     # a gate certain to be undecidable on this sampled report: its interval straddles the threshold
     from synthgov.validation import _checks
 
-    straddling = {**report, "fidelity": {**report["fidelity"], "max_js_distance": {
+    straddling = {**report, "fidelity": {**report["fidelity"], "max_js_beyond_chance": {
         "point": 0.15, "lower": 0.1, "upper": 0.2}}}
     js = {c.name: c for c in _checks(straddling, {"coverage": np.array([1.0])}, capped)}["fidelity_js"]
     assert js.verdict == "undecidable" and "validate.max_rows" in js.breakdown["undecidable"]["resolve"]
@@ -89,7 +89,7 @@ def test_a_table_over_max_rows_is_validated_on_a_sample_and_says_so(params, adul
         "validate.bootstrap_rounds": 40, "validate.fairness_bootstrap_rounds": 40}))
     assert full["rows_sampled"] == []
     # the sample's interval is wider than the whole table's: it says what 1,500 rows resolve
-    width = lambda r: r["fidelity"]["max_js_distance"]["upper"] - r["fidelity"]["max_js_distance"]["lower"]  # noqa: E731
+    width = lambda r: r["fidelity"]["max_js_beyond_chance"]["upper"] - r["fidelity"]["max_js_beyond_chance"]["lower"]  # noqa: E731
     assert width(report) > width(full)
 
 
