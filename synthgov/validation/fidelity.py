@@ -203,7 +203,7 @@ def sdmetrics_metadata(params: Params) -> dict[str, Any]:
 
 
 def quality_properties(real: pd.DataFrame, syn: pd.DataFrame, params: Params, *, max_rows: int,
-                       seed: int, rounds: int) -> dict[str, dict[str, float]]:
+                       seed: int, rounds: int) -> dict[str, Any]:
     """SDMetrics QualityReport, each property on its own; NaN stays NaN (it is not dropped). Column
     Pair Trends is the mean of its pairs as `pair_trends_on_real_bins` scores them.
 
