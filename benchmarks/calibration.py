@@ -126,6 +126,21 @@ TABLES = {"adult": _adult, "randhie": _randhie, "randhie-reviewed": _randhie_rev
           "randhie-codebook": _randhie_codebook}
 
 
+def sized_pools(tables, sizes, prefix: str = "calibration"):
+    """(table, params, pool, flipped group, n) for every table and every size it can hold (the
+    disjoint samples of `split` need 2.5 n rows; a larger size is skipped with a message), each
+    table's params in a temporary directory of its own."""
+    for table in tables:
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-{table}-") as tmp:
+            params, pool, group = TABLES[table](Path(tmp))
+            for n in sizes:
+                if 2.5 * n > len(pool):
+                    print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
+                          file=sys.stderr)
+                    continue
+                yield table, params, pool, group, n
+
+
 def split(pool: pd.DataFrame, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Disjoint real rows of the pool: n training rows, n/2 holdout rows, n rows of an independent sample."""
     order = rng.permutation(len(pool))
@@ -219,41 +234,34 @@ def main() -> int:
     records_path = out.with_suffix(".jsonl")
     records, done = _done(records_path)
     started = time.perf_counter()
-    for table in [] if args.summary_only else args.tables:
-        with tempfile.TemporaryDirectory(prefix=f"calibration-{table}-") as tmp:
-            params, pool, group = TABLES[table](Path(tmp))
-            for n in args.sizes:
-                if 2.5 * n > len(pool):
-                    print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
-                          file=sys.stderr)
+    for table, params, pool, group, n in sized_pools([] if args.summary_only else args.tables, args.sizes):
+        dp_name = _dp_name(params, args.dp_epsilon)
+        names = [dp_name if c == "dp_release" else c
+                 for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
+                 if args.candidates is None or c in args.candidates]
+        for r in range(args.resamples):
+            if all((table, n, r, name) in done for name in names):
+                continue
+            # the resample's rows depend on (size, resample) only: the same rows for every
+            # candidate, and the same rows when a later session continues the protocol
+            # (randhie-reviewed and randhie-codebook draw randhie's rows)
+            rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table.split("-")[0]))])
+            train, holdout, real = split(pool, n, rng)
+            for name, (synthetic, members, guarantee) in _candidates(
+                    train, real, params, rng, dp_name in names, group, args.dp_epsilon).items():
+                if (table, n, r, name) in done or name not in names:
                     continue
-                dp_name = _dp_name(params, args.dp_epsilon)
-                names = [dp_name if c == "dp_release" else c
-                         for c in ("real_sample", *(["dp_release"] if not args.no_dp else []), *BROKEN)
-                         if args.candidates is None or c in args.candidates]
-                for r in range(args.resamples):
-                    if all((table, n, r, name) in done for name in names):
-                        continue
-                    # the resample's rows depend on (size, resample) only: the same rows for every
-                    # candidate, and the same rows when a later session continues the protocol
-                    # (randhie-reviewed and randhie-codebook draw randhie's rows)
-                    rng = np.random.default_rng([n, r] if table == "adult" else [n, r, sum(map(ord, table.split("-")[0]))])
-                    train, holdout, real = split(pool, n, rng)
-                    for name, (synthetic, members, guarantee) in _candidates(
-                            train, real, params, rng, dp_name in names, group, args.dp_epsilon).items():
-                        if (table, n, r, name) in done or name not in names:
-                            continue
-                        t = time.perf_counter()
-                        gates = _verdicts(train, holdout, synthetic, members, guarantee, params)
-                        rec = {"table": table, "size": n, "resample": r, "candidate": name, "gates": gates,
-                               "seconds": round(time.perf_counter() - t, 1)}
-                        with records_path.open("a") as fh:
-                            fh.write(json.dumps(rec) + "\n")
-                        records.append(rec)
-                        done.add((table, n, r, name))
-                        failing = [g for g, v in gates.items() if v["verdict"] != "pass"]
-                        print(f"{table} size {n} resample {r} {name}: not passing {failing or 'nothing'} "
-                              f"({rec['seconds']} s)", file=sys.stderr, flush=True)
+                t = time.perf_counter()
+                gates = _verdicts(train, holdout, synthetic, members, guarantee, params)
+                rec = {"table": table, "size": n, "resample": r, "candidate": name, "gates": gates,
+                       "seconds": round(time.perf_counter() - t, 1)}
+                with records_path.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                records.append(rec)
+                done.add((table, n, r, name))
+                failing = [g for g, v in gates.items() if v["verdict"] != "pass"]
+                print(f"{table} size {n} resample {r} {name}: not passing {failing or 'nothing'} "
+                      f"({rec['seconds']} s)", file=sys.stderr, flush=True)
     gates = load_params(REPO / "params").gates
     summarised = _merged([*(_done(Path(p))[0] for p in args.merge), records])
     table = _summarise(summarised, gates)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,48 +42,41 @@ def main() -> int:
     from synthgov.attacks.leakage import _share_interval, leakage
 
     rows, started = [], time.perf_counter()
-    for table in args.tables:
-        with tempfile.TemporaryDirectory(prefix=f"dcr-{table}-") as tmp:
-            params, pool, _ = calibration.TABLES[table](Path(tmp))
-            threshold, cap = params.gates.spec("dcr_share").threshold, params.attack.subsample
-            for n in args.sizes:
-                if 2.5 * n > len(pool):
-                    print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
-                          file=sys.stderr)
-                    continue
-                rng = np.random.default_rng([args.seed, n])
-                points, se = [], {"synthetic rows": [], "all three": []}
-                over_half = {k: 0 for k in se}
-                over_threshold = {k: 0 for k in se}
-                for _ in range(args.splits):
-                    train, holdout, real = calibration.split(pool, n, rng)
-                    m = min(cap, len(train), len(holdout) // 2)
-                    members = train.iloc[rng.choice(len(train), m, replace=False)]
-                    non_members = holdout.iloc[rng.permutation(len(holdout))[:m]]
-                    syn = real.iloc[rng.choice(len(real), min(cap, len(real)), replace=False)]
-                    cats = encoding.categories(params, train, holdout, syn)
-                    enc = [encoding.encode(df.reset_index(drop=True), params, cats) for df in (syn, members, non_members)]
-                    report, dist = leakage(*enc, near_quantile=params.attack.near_duplicate_quantile,
-                                           seed=params.attack.seed)
-                    hits = (dist["dcr_train"] < dist["dcr_holdout"]) + 0.5 * (dist["dcr_train"] == dist["dcr_holdout"])
-                    for name, ci in (("synthetic rows", _share_interval(hits, params.attack.seed)),
-                                     ("all three", report["dcr_share"])):
-                        se[name].append((ci["upper"] - ci["lower"]) / 3.92)
-                        over_half[name] += ci["lower"] > 0.5
-                        over_threshold[name] += ci["lower"] > threshold
-                    points.append(report["dcr_share"]["point"])
-                rows.append({"table": table, "size": n, "splits": args.splits, "attacked_a_side": m,
-                             "share_mean": round(float(np.mean(points)), 4),
-                             "share_sd": round(float(np.std(points, ddof=1)), 4),
-                             **{f"se_{k.replace(' ', '_')}": round(float(np.mean(v)), 4) for k, v in se.items()},
-                             **{f"lower_over_0.5_{k.replace(' ', '_')}": v for k, v in over_half.items()},
-                             **{f"decided_{k.replace(' ', '_')}": v for k, v in over_threshold.items()}})
-                r = rows[-1]
-                print(f"{table} {n} ({m} a side): share {r['share_mean']:.3f}, sd {r['share_sd']:.4f} across "
-                      f"splits; the interval assumes {r['se_synthetic_rows']:.4f} resampling the synthetic rows, "
-                      f"{r['se_all_three']:.4f} resampling all three; lower bound over 0.5 in "
-                      f"{over_half['synthetic rows']} / {over_half['all three']} of {args.splits}, over "
-                      f"{threshold} in {over_threshold['synthetic rows']} / {over_threshold['all three']}", flush=True)
+    for table, params, pool, _, n in calibration.sized_pools(args.tables, args.sizes, "dcr"):
+        threshold, cap = params.gates.spec("dcr_share").threshold, params.attack.subsample
+        rng = np.random.default_rng([args.seed, n])
+        points, se = [], {"synthetic rows": [], "all three": []}
+        over_half = {k: 0 for k in se}
+        over_threshold = {k: 0 for k in se}
+        for _ in range(args.splits):
+            train, holdout, real = calibration.split(pool, n, rng)
+            m = min(cap, len(train), len(holdout) // 2)
+            members = train.iloc[rng.choice(len(train), m, replace=False)]
+            non_members = holdout.iloc[rng.permutation(len(holdout))[:m]]
+            syn = real.iloc[rng.choice(len(real), min(cap, len(real)), replace=False)]
+            cats = encoding.categories(params, train, holdout, syn)
+            enc = [encoding.encode(df.reset_index(drop=True), params, cats) for df in (syn, members, non_members)]
+            report, dist = leakage(*enc, near_quantile=params.attack.near_duplicate_quantile,
+                                   seed=params.attack.seed)
+            hits = (dist["dcr_train"] < dist["dcr_holdout"]) + 0.5 * (dist["dcr_train"] == dist["dcr_holdout"])
+            for name, ci in (("synthetic rows", _share_interval(hits, params.attack.seed)),
+                             ("all three", report["dcr_share"])):
+                se[name].append((ci["upper"] - ci["lower"]) / 3.92)
+                over_half[name] += ci["lower"] > 0.5
+                over_threshold[name] += ci["lower"] > threshold
+            points.append(report["dcr_share"]["point"])
+        rows.append({"table": table, "size": n, "splits": args.splits, "attacked_a_side": m,
+                     "share_mean": round(float(np.mean(points)), 4),
+                     "share_sd": round(float(np.std(points, ddof=1)), 4),
+                     **{f"se_{k.replace(' ', '_')}": round(float(np.mean(v)), 4) for k, v in se.items()},
+                     **{f"lower_over_0.5_{k.replace(' ', '_')}": v for k, v in over_half.items()},
+                     **{f"decided_{k.replace(' ', '_')}": v for k, v in over_threshold.items()}})
+        r = rows[-1]
+        print(f"{table} {n} ({m} a side): share {r['share_mean']:.3f}, sd {r['share_sd']:.4f} across "
+              f"splits; the interval assumes {r['se_synthetic_rows']:.4f} resampling the synthetic rows, "
+              f"{r['se_all_three']:.4f} resampling all three; lower bound over 0.5 in "
+              f"{over_half['synthetic rows']} / {over_half['all three']} of {args.splits}, over "
+              f"{threshold} in {over_threshold['synthetic rows']} / {over_threshold['all three']}", flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - started, 1)},
                                          indent=1))

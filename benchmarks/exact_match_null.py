@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,41 +44,34 @@ def main() -> int:
     from synthgov.attacks.leakage import exact_match_share
 
     rows, started = [], time.perf_counter()
-    for table in args.tables:
-        with tempfile.TemporaryDirectory(prefix=f"exact-match-{table}-") as tmp:
-            params, pool, _ = calibration.TABLES[table](Path(tmp))
-            pool = pool[[c for c in params.schema_ if c not in params.data.exclude]]
-            threshold = params.gates.spec("exact_match_excess").threshold
-            for n in args.sizes:
-                if 2.5 * n > len(pool):
-                    print(f"{table} size {n}: needs {int(2.5 * n)} rows, the table has {len(pool)}; skipped",
-                          file=sys.stderr)
-                    continue
-                rng = np.random.default_rng([args.seed, n])
-                points, errors, natural, decided = [], [], [], 0
-                for _ in range(args.splits):
-                    train, holdout, real = calibration.split(pool, n, rng)
-                    real = real.iloc[rng.choice(len(real), min(params.attack.subsample, len(real)), replace=False)]
-                    ex = {"synthetic_share": exact_match_share(real, train),
-                          "natural_share": exact_match_share(holdout, train),
-                          "synthetic_rows": len(real), "holdout_rows": len(holdout)}
-                    ci = _excess_interval(ex)
-                    points.append(ci["point"])
-                    errors.append((ci["upper"] - ci["point"]) / 1.96)
-                    natural.append(ex["natural_share"])
-                    decided += ci["lower"] > threshold
-                lo, hi = wilson(decided, args.splits)
-                rows.append({"table": table, "size": n, "splits": args.splits, "threshold": threshold,
-                             "natural_share": round(float(np.mean(natural)), 4),
-                             "excess_mean": round(float(np.mean(points)), 5),
-                             "excess_sd": round(float(np.std(points)), 5),
-                             "assumed_se": round(float(np.mean(errors)), 5), "decided": decided,
-                             "decided_rate": round(decided / args.splits, 4),
-                             "decided_interval": [round(lo, 4), round(hi, 4)]})
-                r = rows[-1]
-                print(f"{table} {n}: natural share {r['natural_share']:.3f}, excess {r['excess_mean']:+.4f} "
-                      f"(sd {r['excess_sd']:.4f} across splits; the gate assumes {r['assumed_se']:.4f}), "
-                      f"decided in {decided} of {args.splits} ({r['decided_rate']:.3f}, {lo:.3f}-{hi:.3f})", flush=True)
+    for table, params, pool, _, n in calibration.sized_pools(args.tables, args.sizes, "exact-match"):
+        pool = pool[[c for c in params.schema_ if c not in params.data.exclude]]
+        threshold = params.gates.spec("exact_match_excess").threshold
+        rng = np.random.default_rng([args.seed, n])
+        points, errors, natural, decided = [], [], [], 0
+        for _ in range(args.splits):
+            train, holdout, real = calibration.split(pool, n, rng)
+            real = real.iloc[rng.choice(len(real), min(params.attack.subsample, len(real)), replace=False)]
+            ex = {"synthetic_share": exact_match_share(real, train),
+                  "natural_share": exact_match_share(holdout, train),
+                  "synthetic_rows": len(real), "holdout_rows": len(holdout)}
+            ci = _excess_interval(ex)
+            points.append(ci["point"])
+            errors.append((ci["upper"] - ci["point"]) / 1.96)
+            natural.append(ex["natural_share"])
+            decided += ci["lower"] > threshold
+        lo, hi = wilson(decided, args.splits)
+        rows.append({"table": table, "size": n, "splits": args.splits, "threshold": threshold,
+                     "natural_share": round(float(np.mean(natural)), 4),
+                     "excess_mean": round(float(np.mean(points)), 5),
+                     "excess_sd": round(float(np.std(points)), 5),
+                     "assumed_se": round(float(np.mean(errors)), 5), "decided": decided,
+                     "decided_rate": round(decided / args.splits, 4),
+                     "decided_interval": [round(lo, 4), round(hi, 4)]})
+        r = rows[-1]
+        print(f"{table} {n}: natural share {r['natural_share']:.3f}, excess {r['excess_mean']:+.4f} "
+              f"(sd {r['excess_sd']:.4f} across splits; the gate assumes {r['assumed_se']:.4f}), "
+              f"decided in {decided} of {args.splits} ({r['decided_rate']:.3f}, {lo:.3f}-{hi:.3f})", flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - started, 1)},
                                          indent=1))

@@ -53,9 +53,9 @@ def _nearest_present(dist: np.ndarray, idx: np.ndarray, weights: np.ndarray) -> 
 
 
 def dcr_share(d_train: np.ndarray, i_train: np.ndarray, d_hold: np.ndarray, i_hold: np.ndarray, *,
-              n_train: int, n_hold: int, seed: int, rounds: int = 200) -> tuple[dict[str, float], np.ndarray]:
+              n_train: int, n_hold: int, seed: int, rounds: int = 200) -> dict[str, float]:
     """The share of synthetic rows closer to a training row than to a holdout row (a tie counts
-    half), with a bootstrap of all three tables; and the point's per-row shares.
+    half), with a bootstrap of all three tables.
 
     Each synthetic row's k nearest rows of either table (d_*, i_*: rows x k, ascending) are enough:
     in a resample the nearest kept one decides. Resampling the synthetic rows alone treats the two
@@ -66,21 +66,18 @@ def dcr_share(d_train: np.ndarray, i_train: np.ndarray, d_hold: np.ndarray, i_ho
     0.015 (9 of 40 lower bounds over 0.5); this one assumes 0.027 (0 of 40).
 
     >>> d = np.array([[0.0, 1.0], [2.0, 3.0]]); i = np.array([[0, 1], [1, 0]])
-    >>> ci, closer = dcr_share(d, i, d + 1, i, n_train=2, n_hold=2, seed=0, rounds=20)
-    >>> ci["point"], closer.tolist()
-    (1.0, [1.0, 1.0])
+    >>> dcr_share(d, i, d + 1, i, n_train=2, n_hold=2, seed=0, rounds=20)["point"]
+    1.0
     """
     Ws = resample_weights(len(d_train), rounds=rounds, seed=seed)
     Wt = resample_weights(n_train, rounds=rounds, seed=seed + 1)
     Wh = resample_weights(n_hold, rounds=rounds, seed=seed + 2)
-    shares, closer = np.empty(rounds + 1), np.empty(0)
+    shares = np.empty(rounds + 1)
     for b in range(rounds + 1):
         to_train, to_hold = _nearest_present(d_train, i_train, Wt[b]), _nearest_present(d_hold, i_hold, Wh[b])
         hits = (to_train < to_hold) + 0.5 * (to_train == to_hold)
         shares[b] = Ws[b] @ hits / len(hits)
-        if b == 0:
-            closer = hits
-    return interval(shares), closer
+    return interval(shares)
 
 
 def leakage(syn: np.ndarray, train: np.ndarray, holdout: np.ndarray, *, near_quantile: float, seed: int
@@ -92,12 +89,12 @@ def leakage(syn: np.ndarray, train: np.ndarray, holdout: np.ndarray, *, near_qua
     Returns the report and the distance arrays for the histograms.
     """
     nn_train = NearestNeighbors(n_neighbors=2).fit(train)
-    d_syn, i_syn = nn_train.kneighbors(syn, n_neighbors=min(max(2, DCR_NEIGHBOURS), len(train)))
+    d_syn, i_syn = nn_train.kneighbors(syn, n_neighbors=min(DCR_NEIGHBOURS, len(train)))  # NNDR reads the 2nd
     d_hold_train, _ = nn_train.kneighbors(holdout)
     d_syn_hold, i_syn_hold = NearestNeighbors().fit(holdout).kneighbors(
         syn, n_neighbors=min(DCR_NEIGHBOURS, len(holdout)))
     dcr_train, dcr_hold = d_syn[:, 0], d_syn_hold[:, 0]
-    share, _ = dcr_share(d_syn, i_syn, d_syn_hold, i_syn_hold, n_train=len(train), n_hold=len(holdout), seed=seed)
+    share = dcr_share(d_syn, i_syn, d_syn_hold, i_syn_hold, n_train=len(train), n_hold=len(holdout), seed=seed)
     tau = float(np.quantile(d_hold_train[:, 0], near_quantile))
     near_syn, near_nat = dcr_train <= tau, d_hold_train[:, 0] <= tau
     with np.errstate(invalid="ignore", divide="ignore"):
