@@ -107,19 +107,22 @@ def _utility(train, holdout, synthetic, params, cats, y) -> tuple[dict[str, Any]
 
 
 def _chance_pairs(train: pd.DataFrame, holdout: pd.DataFrame, params: Params, cats: dict[str, list[str]]
-                  ) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
-    """The real-vs-real null of the fairness gaps: holdout probabilities of pairs of
-    gradient-boosting models, each pair trained on two disjoint random halves of the training rows
-    (at most validate.fairness_null_rows each), and the ratio m / n of a model's rows to the table's."""
+                  ) -> tuple[dict[str, list[tuple[np.ndarray, np.ndarray]]], float]:
+    """The real-vs-real null of the fairness gaps and of the TSTR/TRTR ratio: per learner, holdout
+    probabilities of pairs of models, each pair trained on two disjoint random halves of the
+    training rows (at most validate.fairness_null_rows each), and the ratio m / n of a model's rows
+    to the table's. The fairness gaps use the gradient-boosting pairs (the TSTR and TRTR model's
+    learner)."""
     vp, n = params.validate_, len(train)
     m = min(n // 2, vp.fairness_null_rows)
-    pairs = []
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in LEARNERS}
     for r in range(vp.fairness_null_rounds if m >= 2 * params.data.min_group_size else 0):  # else: too few to fit
         order = np.random.default_rng([vp.seed, r]).permutation(n)
-        (_, p_a), (_, p_b) = (utility.fit_predict("gradient_boosting", train.iloc[np.sort(order[i * m:(i + 1) * m])],
-                                                  holdout, params, cats) for i in (0, 1))
-        if p_a is not None and p_b is not None:
-            pairs.append((p_a, p_b))
+        halves = [train.iloc[np.sort(order[i * m:(i + 1) * m])] for i in (0, 1)]
+        for name in LEARNERS:
+            (_, p_a), (_, p_b) = (utility.fit_predict(name, half, holdout, params, cats) for half in halves)
+            if p_a is not None and p_b is not None:
+                pairs[name].append((p_a, p_b))
     return pairs, m / max(n, 1)
 
 
@@ -127,7 +130,7 @@ def _fairness(y, p_s, p_r, s, params, chance) -> dict[str, Any]:
     """Downstream fairness of the TSTR and TRTR models for one protected attribute's groups `s`;
     the gaps' intervals also hold the training samples' chance differences (`chance`: _chance_pairs')."""
     vp, k = params.validate_, params.data.min_group_size
-    pairs, scale = chance
+    pairs, scale = chance[0]["gradient_boosting"], chance[1]
     spread = fairness.chance_spread(y, pairs, s, k=k, scale=scale)
     gaps = fairness.gap_bootstrap(y, p_s, p_r, s, k=k, rounds=vp.fairness_bootstrap_rounds, seed=vp.seed,
                                   spread=spread)
@@ -164,8 +167,8 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     # independent parts, each with its own seeded draws: fanned out on Dask (synthgov.parallel)
     parts = fan_out({"fidelity": (_fidelity, (train, synthetic, params)),
                      "utility": (_utility, (train, holdout, synthetic, params, cats, y)),
-                     "fairness null": (_chance_pairs, (train, holdout, params, cats))})
-    (fid, fid_draws), (util, preds), chance = parts["fidelity"], parts["utility"], parts["fairness null"]
+                     "chance pairs": (_chance_pairs, (train, holdout, params, cats))})
+    (fid, fid_draws), (util, preds), chance = parts["fidelity"], parts["utility"], parts["chance pairs"]
     _, p_s, _, p_r = preds["gradient_boosting"]
     groups = fairness.group_columns(holdout, params)
     if p_s is None:  # one class only in the synthetic labels: nothing downstream can be scored
@@ -176,6 +179,13 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
                            for a in params.data.protected}})
     subgroups = by_group["subgroups"]
     fair = {a: by_group[f"fairness {a}"] for a in params.data.protected}
+    # the ROC-AUC ratio's interval also holds the training samples' chance (each learner's null pairs)
+    pairs, m = chance[0], round(chance[1] * len(train))
+    util["chance_spread"] = {}
+    for name in LEARNERS:
+        roc, sd = util[name]["roc_auc"], utility.auc_chance_spread(y, pairs[name], m, len(synthetic), len(train))
+        roc["ratio"] = stats.widened(roc["ratio"], sd / roc["trtr"]["point"] if roc["trtr"]["point"] else None)
+        util["chance_spread"][name] = {"roc_auc": sd, "pairs": len(pairs[name])}
     report = {
         "synthetic_rows": full["synthetic"], "holdout_rows": full["holdout"],
         # the tables read as a uniform sample of validate.max_rows rows (never the exact training

@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthgov.audit.bias import protected_groups
 from synthgov.params import Params
-from synthgov.stats import interval, resample_weights, weighted_auc
+from synthgov.stats import interval, resample_weights, weighted_auc, widened
 
 
 def group_columns(holdout: pd.DataFrame, params: Params) -> dict[str, pd.Series]:
@@ -197,19 +197,6 @@ def chance_spread(y: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]], sen
     return {m: math.sqrt(float(np.mean(np.square(v))) * scale) if v else math.nan for m, v in d.items()}
 
 
-def _widened(ci: dict[str, float], sd: float | None, z: float = 1.96) -> dict[str, float]:
-    """`ci` with the chance spread `sd` of the training sample added to each side in quadrature
-    (independent errors), unchanged where there is none.
-
-    >>> round(_widened({"point": 0.1, "lower": 0.07, "upper": 0.13}, 0.02)["upper"], 4)
-    0.1494
-    """
-    if sd is None or math.isnan(sd) or math.isnan(ci["lower"]):
-        return ci
-    p, lo, hi = ci["point"], ci["lower"], ci["upper"]
-    return {"point": p, "lower": round(p - math.hypot(p - lo, z * sd), 12), "upper": round(p + math.hypot(hi - p, z * sd), 12)}
-
-
 def gap_bootstrap(y: np.ndarray, p_s: np.ndarray, p_r: np.ndarray, sensitive: pd.Series, *,
                   k: int, rounds: int, seed: int, spread: dict[str, float] | None = None) -> dict[str, Any]:
     """Intervals of each model's fairness metrics, and of |metric(TSTR)| - |metric(TRTR)| for the
@@ -230,8 +217,8 @@ def gap_bootstrap(y: np.ndarray, p_s: np.ndarray, p_r: np.ndarray, sensitive: pd
     p_s, p_r = np.asarray(p_s, dtype=float), np.asarray(p_r, dtype=float)
     a, b = _group_gaps(W, y, p_s, G, k), _group_gaps(W, y, p_r, G, k)
     spread = spread or {}
-    out: dict[str, Any] = {"dp_difference_gap": _widened(interval(a["dp"] - b["dp"]), spread.get("dp")),
-                           "eo_difference_gap": _widened(interval(a["eo"] - b["eo"]), spread.get("eo"))}
+    out: dict[str, Any] = {"dp_difference_gap": widened(interval(a["dp"] - b["dp"]), spread.get("dp")),
+                           "eo_difference_gap": widened(interval(a["eo"] - b["eo"]), spread.get("eo"))}
     for kind, m in (("tstr", a), ("trtr", b)):
         out[kind] = {"demographic_parity_difference": interval(m["dp"]),
                      "demographic_parity_ratio": interval(m["dp_ratio"]),

@@ -97,3 +97,27 @@ def test_js_distance_is_measured_beyond_what_sampling_alone_gives(params, adult)
     assert stats.interval(corrected)["upper"] < 0.5 * stats.interval(js)["upper"]
     # an undefined point stays undefined (a gate on it fails)
     assert np.isnan(fidelity.beyond_chance(np.array([np.nan, 0.1, 0.2]))[0][0])
+
+
+def test_auc_chance_spread_scales_half_sample_pairs_to_the_tables_sizes():
+    # Setup: a learner whose holdout AUC varies with its training sample as 1/rows: a model trained
+    # on r rows scores y * theta + x, theta ~ N(1, 4 / r), on a shared holdout x (the holdout's own
+    # sampling is the bootstrap's; here it is held fixed, so only the training chance is left)
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 10_000)
+    x = rng.normal(size=len(y))
+
+    def model(rows: int) -> np.ndarray:
+        return y * rng.normal(1.0, 2.0 / np.sqrt(rows)) + x
+
+    from sklearn.metrics import roc_auc_score
+    n, m = 1000, 500
+    pairs = [(model(m), model(m)) for _ in range(300)]
+    # Run: the spread it predicts for a TSTR model on n rows against a TRTR model on n rows ...
+    sd = utility.auc_chance_spread(y, pairs, m, n, n)
+    # ... and the spread such pairs of models really have
+    actual = np.std([roc_auc_score(y, model(n)) - roc_auc_score(y, model(n)) for _ in range(300)])
+    # Assert: within the sampling error of 300 pairs (about 4 % each)
+    assert sd == pytest.approx(actual, rel=0.15)
+    # a synthetic table twice the size: its model's share of the spread halves
+    assert utility.auc_chance_spread(y, pairs, m, 2 * n, n) == pytest.approx(sd * np.sqrt(0.75), rel=1e-9)

@@ -48,6 +48,11 @@ def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, ad
     for c in checks:
         if c.name not in {"coverage", "subgroup_f1"}:
             assert c.breakdown["bound"] in ("lower", "upper") and not np.isnan(c.score), c.name
+    # the ratio's interval holds each learner's training chance (pairs of models on real halves)
+    for name, spread in report["utility"]["chance_spread"].items():
+        assert spread["pairs"] == params.validate_.fairness_null_rounds and spread["roc_auc"] > 0, name
+        ratio = report["utility"][name]["roc_auc"]["ratio"]
+        assert ratio["point"] - ratio["lower"] > 1.96 * spread["roc_auc"] / report["utility"][name]["roc_auc"]["trtr"]["point"]
     female = report["subgroups"]["groups"]["sex"]["Female"]
     assert female["tstr"]["f1"]["lower"] < female["tstr"]["f1"]["point"] < female["tstr"]["f1"]["upper"]
     shuffled = real_half.assign(income=np.random.default_rng(0).permutation(real_half["income"]))
