@@ -126,6 +126,17 @@ TABLES = {"adult": _adult, "randhie": _randhie, "randhie-reviewed": _randhie_rev
           "randhie-codebook": _randhie_codebook}
 
 
+def null_parser(doc: str, *, sizes: list[int], splits: int, seed: int, out: str) -> argparse.ArgumentParser:
+    """The arguments every real-vs-real null benchmark takes: tables, sizes, splits, seed, output."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--tables", nargs="+", choices=sorted(TABLES), default=["adult", "randhie"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
+    parser.add_argument("--splits", type=int, default=splits)
+    parser.add_argument("--seed", type=int, default=seed, help="the splits' seed (a benchmark, not a release)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / out))
+    return parser
+
+
 def sized_pools(tables, sizes, prefix: str = "calibration"):
     """(table, params, pool, flipped group, n) for every table and every size it can hold (the
     disjoint samples of `split` need 2.5 n rows; a larger size is skipped with a message), each

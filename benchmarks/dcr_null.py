@@ -16,7 +16,6 @@ over 0.5 (about 2.5 % when the interval is right) and over the gate's threshold 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -30,12 +29,7 @@ import calibration  # noqa: E402  (its tables, and REPO on sys.path)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tables", nargs="+", choices=sorted(calibration.TABLES), default=["adult", "randhie"])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000])
-    parser.add_argument("--splits", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=1, help="the splits' seed (a benchmark, not a release)")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "dcr_null.json"))
+    parser = calibration.null_parser(__doc__, sizes=[1000, 3000], splits=40, seed=1, out="dcr_null.json")
     args = parser.parse_args()
 
     from synthgov.attacks import encoding

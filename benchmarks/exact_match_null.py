@@ -17,7 +17,6 @@ both samples are real) with its Wilson interval.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,12 +31,7 @@ from synthgov.stats import wilson  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tables", nargs="+", choices=sorted(calibration.TABLES), default=["adult", "randhie"])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 8000])
-    parser.add_argument("--splits", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=1, help="the splits' seed (a benchmark, not a release)")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "exact_match_null.json"))
+    parser = calibration.null_parser(__doc__, sizes=[1000, 3000, 8000], splits=300, seed=1, out="exact_match_null.json")
     args = parser.parse_args()
 
     from synthgov.attacks import _excess_interval

@@ -23,7 +23,6 @@ summary is printed and written to <out>.json and <out>.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -105,12 +104,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tables", nargs="+", choices=sorted(calibration.TABLES), default=["adult", "randhie"])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000])
-    parser.add_argument("--splits", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=2, help="the splits' seed (a benchmark, not a release)")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "interval_null"))
+    parser = calibration.null_parser(__doc__, sizes=[1000, 3000], splits=40, seed=2, out="interval_null")
     parser.add_argument("--summary-only", action="store_true", help="only summarise the records already there")
     args = parser.parse_args()
 
