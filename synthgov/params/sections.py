@@ -174,6 +174,9 @@ class ValidateParams(_Frozen):
     importance_rows: int = Field(2000, ge=100)
     quality_rows: int = Field(5000, ge=100)
     distinguish_rows: int = Field(10000, ge=100)
+    # the distinguishing classifier's training chance: pairs of it fitted on disjoint thirds of
+    # its rows; 0 rounds turns it off
+    distinguish_null_rounds: int = Field(4, ge=0)
     # the most rows of each table (training, synthetic, holdout) validated: a larger one is
     # validated on a seeded uniform sample of this size, and its intervals are the sample's
     max_rows: int = Field(100_000, ge=1000)

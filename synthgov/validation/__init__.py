@@ -65,6 +65,8 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
         "distinguishability": fidelity.distinguishability(train, synthetic, params, max_rows=vp.distinguish_rows,
                                                           seed=vp.seed, rounds=vp.bootstrap_rounds),
     }
+    spread, rounds = fidelity.distinguishability_spread(train, synthetic, params, max_rows=vp.distinguish_rows,
+                                                       seed=vp.seed, rounds=vp.distinguish_null_rounds)
     ci = stats.interval
     report = {
         "columns": {c: {"complement": ci(v["complement"]), "js_distance": ci(v["js_distance"]),
@@ -75,7 +77,9 @@ def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, params: Params
         "quality_report": fidelity.quality_properties(train, synthetic, params, max_rows=vp.quality_rows,
                                                       seed=vp.seed, rounds=vp.quality_bootstrap_rounds),
         "coverage": {k: ci(v) for k, v in cover.items()},
-        "distinguishability_auc": ci(draws["distinguishability"]),
+        # the classifier's training chance, which the bootstrap of its predictions cannot see
+        "distinguishability_auc": stats.widened(ci(draws["distinguishability"]), spread),
+        "distinguishability_chance": {"spread": spread, "pairs": rounds},
         "mean_complement": ci(draws["column"]), "max_js_beyond_chance": ci(draws["js"]),
         "bootstrap_rounds": vp.bootstrap_rounds,
     }

@@ -25,7 +25,7 @@ def _bare_numbers(node, path=()):
 # their intervals) are not estimates from the holdout; the SDMetrics point report's scores per
 # column and pair are its breakdown, which names what drove a miss
 _DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\."
-                          r"|\.chance_spread\.|\.js_chance$|^fidelity\.quality_report\.details\.")
+                          r"|\.chance_spread\.|\.js_chance$|^fidelity\.quality_report\.details\.|^fidelity\.distinguishability_chance\.")
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
@@ -53,6 +53,10 @@ def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, ad
         assert spread["pairs"] == params.validate_.fairness_null_rounds and spread["roc_auc"] > 0, name
         ratio = report["utility"][name]["roc_auc"]["ratio"]
         assert ratio["point"] - ratio["lower"] > 1.96 * spread["roc_auc"] / report["utility"][name]["roc_auc"]["trtr"]["point"]
+    # and distinguishability's its classifier's (pairs of it on disjoint thirds of its rows)
+    chance, auc = report["fidelity"]["distinguishability_chance"], report["fidelity"]["distinguishability_auc"]
+    assert chance["pairs"] == params.validate_.distinguish_null_rounds and chance["spread"] > 0
+    assert auc["upper"] - auc["point"] > 1.96 * chance["spread"]
     female = report["subgroups"]["groups"]["sex"]["Female"]
     assert female["tstr"]["f1"]["lower"] < female["tstr"]["f1"]["point"] < female["tstr"]["f1"]["upper"]
     shuffled = real_half.assign(income=np.random.default_rng(0).permutation(real_half["income"]))
