@@ -204,12 +204,14 @@ def _verdicts(train, holdout, synthetic, members, guarantee, params) -> dict[str
     from synthgov.attacks import attack
     from synthgov.validation import validate
 
-    _, vchecks = validate(train, holdout, synthetic, params)
+    _, vchecks = validate(train, holdout, synthetic, params, budget=guarantee)
     _, achecks, _ = attack(synthetic, members, holdout, params, guarantee=guarantee)
     out = {}
     for c in [*vchecks, *achecks]:
         out[c.name] = {"verdict": c.verdict, "score": round(c.score, 4), "threshold": c.threshold,
                        "driven_by": c.breakdown.get("driven_by") if c.verdict != "pass" else None}
+        if "budget_floor" in c.breakdown:  # fidelity_js of a DP release: what its budget allows
+            out[c.name]["floor"] = c.breakdown["budget_floor"]["upper"]
     return out
 
 

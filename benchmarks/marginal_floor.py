@@ -40,48 +40,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import norm
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 from calibration import null_parser, sized_pools, split  # noqa: E402
+from synthgov.validation.floor import analytic_gaussian_sigma, simplex  # noqa: E402
 
 # mechanism, post-processing, budget shares: "even" (1/d a column) or "by codes" (in proportion to
 # the column's codes, so the widest histograms get the least noise)
 RULES = ("gaussian, clamp, even", "gaussian, zero<2 sd, even", "gaussian, simplex, even",
          "gaussian, simplex, by codes", "laplace, simplex, by codes")
-
-
-def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float) -> float:
-    """The smallest noise standard deviation for which the Gaussian mechanism of this L2 sensitivity
-    is (epsilon, delta)-DP (Balle and Wang 2018, Theorem 8: exact, not the classical bound).
-
-    >>> round(analytic_gaussian_sigma(1.0, 1e-5, 1.0), 2)
-    3.73
-    """
-    def delta_at(sigma: float) -> float:
-        a, b = sensitivity / (2 * sigma), epsilon * sigma / sensitivity
-        return norm.cdf(a - b) - math.exp(epsilon) * norm.cdf(-a - b)
-
-    lo, hi = 1e-3 * sensitivity, 1e3 * sensitivity
-    for _ in range(200):  # delta_at falls as sigma grows
-        mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if delta_at(mid) > delta else (lo, mid)
-    return hi
-
-
-def simplex(noisy: np.ndarray, total: float) -> np.ndarray:
-    """The nearest counts (least squares) that are non-negative and sum to `total`: every count less
-    one common amount, clamped at 0 (the projection onto the simplex; small noisy counts go to 0).
-
-    >>> simplex(np.array([5.0, 1.0, -2.0]), 4.0).tolist()
-    [4.0, 0.0, 0.0]
-    """
-    order = np.sort(noisy)[::-1]
-    cum = np.cumsum(order) - total
-    k = np.flatnonzero(order - cum / np.arange(1, len(order) + 1) > 0)[-1]
-    return np.clip(noisy - cum[k] / (k + 1), 0.0, None)
 
 
 def released(counts: np.ndarray, scale: float, rule: str, rng: np.random.Generator) -> np.ndarray:

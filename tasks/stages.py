@@ -295,7 +295,7 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
     ws = _ws(workspace, tracking)
     begin_stage(ws, "validate")
     train, holdout, synthetic = candidate_frames(ws)
-    report, checks = validate(train, holdout, synthetic, params)
+    report, checks = validate(train, holdout, synthetic, params, budget=_budget(ws))
     report["checks"] = [c.model_dump(mode="json") for c in checks]
     out = ws.stage_dir("validate")
     write_json_atomic(out / "validation.json", report)
@@ -353,6 +353,18 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     for c in checks:
         log.info("attack: %s", c.describe())
     return report
+
+
+def _budget(ws: Workspace) -> tuple[float, float] | None:
+    """The (epsilon, delta) this run's DP training spent (in test mode too: the budget is what the
+    fidelity floor needs, not secret randomness); None for a table made elsewhere or without DP."""
+    if not ws.has("train", "training.json"):
+        return None
+    training = ws.read_json("train", "training.json")
+    epsilon, delta = training.get("epsilon"), training.get("delta")
+    if not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) or not isinstance(delta, (int, float)):
+        return None
+    return float(epsilon), float(delta)
 
 
 def _guarantee(ws: Workspace) -> tuple[float, float] | None:

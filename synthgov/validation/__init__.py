@@ -3,7 +3,10 @@
 - `fidelity`: per-column and pairwise similarity, SDMetrics' QualityReport properties, coverage and
   a real-vs-synthetic distinguishability AUC;
 - `utility`: TSTR against TRTR for two learners on the locked real holdout;
-- `fairness`: per-subgroup utility and downstream fairness (fairlearn) of the TSTR and TRTR models.
+- `fairness`: per-subgroup utility and downstream fairness (fairlearn) of the TSTR and TRTR models;
+- `floor`: for a DP release, what its budget allows fidelity_js at this size (a release of the
+  marginals alone that spends all of it on them), so a miss says whether the budget or the
+  synthesizer is short.
 
 `validate` below runs them with bootstrap intervals (synthgov.stats) and builds one check per
 validation gate: each compares a declared bound of its interval with its threshold. The package
@@ -25,7 +28,7 @@ from synthgov.audit.bias import protected_groups
 from synthgov.checks import CheckResult
 from synthgov.params.schema import categories_of
 from synthgov.parallel import fan_out
-from synthgov.validation import fairness, fidelity, utility
+from synthgov.validation import fairness, fidelity, floor, utility
 from synthgov.params import Params
 
 LEARNERS = ("gradient_boosting", "logistic_regression")
@@ -157,9 +160,14 @@ def _shares(df: pd.DataFrame, params: Params, attr: str) -> dict[str, Any]:
     return out
 
 
-def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, params: Params
-             ) -> tuple[dict[str, Any], list[CheckResult]]:
-    """Every validation metric, with intervals, and one check per validation gate."""
+def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, params: Params,
+             budget: tuple[float, float] | None = None) -> tuple[dict[str, Any], list[CheckResult]]:
+    """Every validation metric, with intervals, and one check per validation gate.
+
+    `budget`: the (epsilon, delta) the synthetic table was released under, when it is a DP release
+    of `train` (None: unknown, as for a table made elsewhere); the report then gives fidelity_js's
+    floor at that budget (synthgov.validation.floor), and a miss of fidelity_js says whether the
+    budget or the synthesizer is short."""
     vp = params.validate_
     full = {"training": len(train), "synthetic": len(synthetic), "holdout": len(holdout)}
     representation = {a: {"source": _shares(train, params, a), "synthetic": _shares(synthetic, params, a),
@@ -173,6 +181,8 @@ def validate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
                      "utility": (_utility, (train, holdout, synthetic, params, cats, y)),
                      "chance pairs": (_chance_pairs, (train, holdout, params, cats))})
     (fid, fid_draws), (util, preds), chance = parts["fidelity"], parts["utility"], parts["chance pairs"]
+    if budget is not None and math.isfinite(budget[0]):
+        fid["marginal_floor"] = floor.marginal_floor(train, params, *budget, rows=len(synthetic))
     _, p_s, _, p_r = preds["gradient_boosting"]
     groups = fairness.group_columns(holdout, params)
     if p_s is None:  # one class only in the synthetic labels: nothing downstream can be scored
@@ -221,6 +231,33 @@ def _nanmax(values) -> float:
 def _nanmin(values) -> float:
     values = list(values)
     return math.nan if not values or any(math.isnan(v) for v in values) else min(values)
+
+
+def _floor_remedy(js_floor: dict[str, Any], threshold: float, better: str, lower: float) -> str:
+    """What fidelity_js's floor says of a miss whose interval starts at `lower`: the budget is short
+    (the floor is over the threshold: no synthesizer can be expected under it here), the synthesizer
+    is (the floor is under it), or both (the release is beyond the floor as well).
+
+    >>> f = {"epsilon": 1.0, "upper": 0.21, "driven_by": "native_country", "reachable_at_epsilon": 5.0}
+    >>> _floor_remedy(f, 0.15, "a better fit", 0.2)[:80]
+    'the budget, not the synthesizer: a release of the marginals alone that spent all'
+    >>> _floor_remedy(f, 0.15, "a better fit", 0.4)[:48]
+    'the budget and the synthesizer: this release is '
+    >>> _floor_remedy({**f, "upper": 0.1}, 0.15, "a better fit", 0.2)[-42:]
+    'would score about 0.100 here; a better fit'
+    """
+    spent = (f"a release of the marginals alone that spent all of epsilon {js_floor['epsilon']:g} on them would "
+             f"score about {js_floor['upper']:.3f} here")
+    if js_floor["upper"] <= threshold:
+        return f"within the budget: {spent}; {better}"
+    reachable = js_floor["reachable_at_epsilon"]
+    fix = (f"more source rows, or a privacy.epsilon of about {reachable:g} at this size" if reachable is not None
+           else "more source rows (10 times this epsilon is not enough at this size)")
+    short = (f"{spent} ({js_floor['driven_by']} drives it), over {threshold:g}, so no synthesizer can be expected "
+             f"under it at this size and epsilon; {fix}")
+    if lower > js_floor["upper"]:
+        return f"the budget and the synthesizer: this release is further than the budget explains, and {short}"
+    return f"the budget, not the synthesizer: {short}"
 
 
 def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params) -> list[CheckResult]:
@@ -293,11 +330,18 @@ def _checks(report: dict[str, Any], draws: dict[str, np.ndarray], params: Params
     shapes = quality.get("details", {}).get("column_shapes", {})
     trends = quality.get("details", {}).get("column_pair_trends", {})
     groups = f"{holdout}, or more rows of the smallest groups"
+    js_floor, js_threshold = fid.get("marginal_floor"), spec("fidelity_js").threshold
+    js_remedy, js_resolve = better, tables
+    if js_floor:
+        js_remedy = _floor_remedy(js_floor, js_threshold, better, fid["max_js_beyond_chance"]["lower"])
+        if js_floor["upper"] > js_threshold:
+            js_resolve = f"{tables}; {js_remedy}"
     return [
         bounded("fidelity_column", fid["mean_complement"], "maximize",
                 {"by_column": complement, "driven_by": worst(complement, "maximize")}),
         bounded("fidelity_js", fid["max_js_beyond_chance"], "minimize",
-                {"by_column": js, "driven_by": worst(js, "minimize")}),
+                {"by_column": js, "driven_by": worst(js, "minimize"),
+                 **({"budget_floor": js_floor} if js_floor else {})}, resolve=js_resolve, remedy=js_remedy),
         bounded("fidelity_pairs", fid["pairs"]["mean_similarity"], "maximize",
                 {"by_pair": pair_sims, "driven_by": worst(pair_sims, "maximize")}),
         bounded("quality_column_shapes", quality.get("column_shapes", nan_ci), "maximize",

@@ -161,6 +161,9 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     release_id = summary["release_id"]
     assert (ws / "releases" / "CURRENT").read_text().strip() == release_id
     assert Path(summary["synthetic_path"]).is_file()
+    # validation knew the release's budget: fidelity_js's floor at it (what the budget allows)
+    validation = json.loads((ws / "artifacts" / "validate" / "validation.json").read_text())
+    assert validation["fidelity"]["marginal_floor"]["epsilon"] == pytest.approx(summary["epsilon"])
 
     # Assert: the MLflow parent run holds gate metrics and lineage tags
     client = MlflowClient(tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")

@@ -25,14 +25,18 @@ def _bare_numbers(node, path=()):
 # their intervals) are not estimates from the holdout; the SDMetrics point report's scores per
 # column and pair are its breakdown, which names what drove a miss
 _DESCRIPTIVE = re.compile(r"(^|\.)(rows|synthetic_rows|holdout_rows|bootstrap_rounds|max_rows)$|^representation\."
-                          r"|\.chance_spread\.|\.js_chance$|^fidelity\.quality_report\.details\.|^fidelity\.distinguishability_chance\.")
+                          r"|\.chance_spread\.|\.js_chance$|^fidelity\.quality_report\.details\.|^fidelity\.distinguishability_chance\."
+                          r"|^fidelity\.marginal_floor\.")
 
 
 def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, adult):
     train, test = adult[0].head(8000), adult[1]
     real_half = adult[0].iloc[8000:16000].reset_index(drop=True)
-    report, checks = validate(train, test, real_half, params)
+    report, checks = validate(train, test, real_half, params, budget=(1.0, 1e-5))
     assert all(c.passed for c in checks), [c.describe() for c in checks]
+    # as if it were an epsilon = 1 release: at 8,000 rows the budget allows the threshold
+    floor = {c.name: c for c in checks}["fidelity_js"].breakdown["budget_floor"]
+    assert floor == report["fidelity"]["marginal_floor"] and floor["upper"] < params.gates.spec("fidelity_js").threshold
     # every metric carries an interval; fairlearn's point values sit beside their intervals
     summaries = {"tstr_auc", "trtr_auc", "tstr_ratio"}  # copies of utility.gradient_boosting points
     fair = re.compile(r"^fairness\.([^.]+)\.(tstr|trtr)\.(.+)$")
@@ -63,6 +67,7 @@ def test_validation_real_holdout_half_passes_and_shuffled_label_fails(params, ad
     report, checks = validate(train, test, shuffled, params)
     tstr = {c.name: c for c in checks}["tstr_ratio"]
     assert tstr.verdict == "fail" and "more source rows, a larger privacy.epsilon" in tstr.breakdown["remedy"]
+    assert "marginal_floor" not in report["fidelity"]  # no budget given: a table made elsewhere
     assert "would fix it" in tstr.describe()
 
 
