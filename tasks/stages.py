@@ -356,8 +356,8 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
 
 
 def _budget(ws: Workspace) -> tuple[float, float] | None:
-    """The (epsilon, delta) this run's DP training spent (in test mode too: the budget is what the
-    fidelity floor needs, not secret randomness); None for a table made elsewhere or without DP."""
+    """The (epsilon, delta) this run's DP training spent, in test mode too (the fidelity floor needs
+    the budget, not secret randomness); None for a table made elsewhere or trained without DP."""
     if not ws.has("train", "training.json"):
         return None
     training = ws.read_json("train", "training.json")
@@ -370,14 +370,10 @@ def _budget(ws: Workspace) -> tuple[float, float] | None:
 def _guarantee(ws: Workspace) -> tuple[float, float] | None:
     """The (epsilon, delta) the candidate carries when it holds against an adversary with our code
     and params: a DP training with secret randomness (never in test mode, never without DP)."""
-    if not ws.has("train", "training.json"):
+    budget = _budget(ws)
+    if budget is None or ws.read_json("train", "training.json").get("test_mode", True):
         return None
-    training = ws.read_json("train", "training.json")
-    epsilon, delta = training.get("epsilon"), training.get("delta")
-    if training.get("test_mode", True) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) \
-            or not isinstance(delta, (int, float)):
-        return None
-    return float(epsilon), float(delta)
+    return budget
 
 
 def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[str, Any], CheckResult | None]:

@@ -255,7 +255,7 @@ def _floor_remedy(js_floor: dict[str, Any], threshold: float, better: str, lower
            else "more source rows (10 times this epsilon is not enough at this size)")
     short = (f"{spent} ({js_floor['driven_by']} drives it), over {threshold:g}, so no synthesizer can be expected "
              f"under it at this size and epsilon; {fix}")
-    if lower > js_floor["upper"]:
+    if not lower <= js_floor["upper"]:  # further off than the floor (or no interval to tell)
         return f"the budget and the synthesizer: this release is further than the budget explains, and {short}"
     return f"the budget, not the synthesizer: {short}"
 
