@@ -306,6 +306,8 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
                         "tstr_ratio": report["tstr_ratio"],
                         "tstr_ratio_lower": report["utility"]["gradient_boosting"]["roc_auc"]["ratio"]["lower"],
                         "distinguishability_auc": report["fidelity"]["distinguishability_auc"]["point"]}
+            if "marginal_floor" in report["fidelity"]:  # what the release's budget allows fidelity_js
+                headline["fidelity_js_floor"] = report["fidelity"]["marginal_floor"]["upper"]
             trk.log_metrics(tracking, run_id, headline)
             trk.log_metrics(tracking, tracking.parent_run_id, headline)
             trk.log_checks(tracking, [run_id, tracking.parent_run_id], checks)

@@ -172,6 +172,7 @@ def test_pass_promotes_then_failing_gate_keeps_release(prefect_harness, workspac
     assert parent.data.metrics["gate.tstr_ratio.passed"] == 1.0
     assert parent.data.metrics["gate.dcr_share.threshold"] == 0.8
     assert parent.data.metrics["epsilon"] == pytest.approx(summary["epsilon"])
+    assert parent.data.metrics["fidelity_js_floor"] == validation["fidelity"]["marginal_floor"]["upper"]
     tags = parent.data.tags
     assert tags["synthgov.source_hash"] == summary["source_hash"]
     assert len(tags["synthgov.git_commit"]) >= 7
