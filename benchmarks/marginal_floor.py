@@ -123,14 +123,13 @@ def main() -> int:
     parser.set_defaults(tables=["adult", "randhie-codebook"])
     parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 3.0])
     args = parser.parse_args()
-    rules = list(RULES)
     records, started = [], time.perf_counter()
     for table, params, pool, _, n in sized_pools(args.tables, args.sizes, prefix="marginal-floor"):
         rng = np.random.default_rng([args.seed, n])
         for s in range(args.splits):
             train, _, _ = split(pool, n, rng)
             noise = np.random.default_rng([args.seed, n, s, 1])  # a benchmark's noise, seeded
-            settings = [(None, "exact")] + [(e, r) for e in args.epsilons for r in rules]
+            settings = [(None, "exact")] + [(e, r) for e in args.epsilons for r in RULES]
             for epsilon, rule in settings:
                 synthetic, sigma = reference(train, params, epsilon, rule, noise)
                 records.append({"table": table, "size": n, "split": s, "epsilon": epsilon, "rule": rule,

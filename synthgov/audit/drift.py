@@ -28,7 +28,7 @@ def source_profile(df: pd.DataFrame, params: Params) -> dict[str, Any]:
         if col not in df.columns:
             continue
         if spec.type == "numeric":
-            edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
+            edges = bin_edges(spec)
             values = df[col].to_numpy(dtype=float)
             ok = ~np.isnan(values)
             counts = np.histogram(np.clip(values[ok], edges[0], edges[-1]), bins=edges)[0].tolist()

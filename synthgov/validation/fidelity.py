@@ -31,7 +31,7 @@ def _columns(params: Params) -> list[str]:
 def distribution(real: pd.Series, syn: pd.Series, spec) -> tuple[np.ndarray, np.ndarray]:
     """Aligned frequency vectors of a column over public bins or the union of labels."""
     if spec.type == "numeric":
-        edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
+        edges = bin_edges(spec)
         p = np.histogram(np.clip(real.dropna(), edges[0], edges[-1]), bins=edges)[0].astype(float)
         q = np.histogram(np.clip(syn.dropna(), edges[0], edges[-1]), bins=edges)[0].astype(float)
         p, q = np.append(p, real.isna().sum()), np.append(q, syn.isna().sum())
@@ -63,7 +63,7 @@ def _numeric_draws(r: np.ndarray, s: np.ndarray, spec, Wr: np.ndarray, Ws: np.nd
         ks = np.max(np.abs(np.cumsum(cr, axis=1) / cr.sum(axis=1, keepdims=True)
                            - np.cumsum(cs, axis=1) / cs.sum(axis=1, keepdims=True)), axis=1, initial=-np.inf)
     complement = np.where(np.isfinite(ks), 1 - ks, np.nan)  # NaN when a side has no values
-    edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
+    edges = bin_edges(spec)
     nb = len(edges) - 1
 
     def bins(x: np.ndarray) -> np.ndarray:  # np.histogram's bins over the clipped values, then missing

@@ -84,7 +84,7 @@ def histograms(train: pd.DataFrame, params: Params) -> dict[str, np.ndarray]:
         spec = params.schema_[col]
         values = train[col]
         if spec.type == "numeric":
-            edges = np.asarray(spec.bins if isinstance(spec.bins, list) else bin_edges(spec), dtype=float)
+            edges = bin_edges(spec)
             counts = np.histogram(np.clip(values.dropna(), edges[0], edges[-1]), bins=edges)[0]
         else:
             labels = values.dropna().astype(str)
