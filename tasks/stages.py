@@ -295,7 +295,7 @@ def validate_stage(workspace: str, params: Params, tracking: trk.Tracking | None
     ws = _ws(workspace, tracking)
     begin_stage(ws, "validate")
     train, holdout, synthetic = candidate_frames(ws)
-    report, checks = validate(train, holdout, synthetic, params, budget=_budget(ws))
+    report, checks = validate(train, holdout, synthetic, params, budget=_budget_of(_training(ws)))
     report["checks"] = [c.model_dump(mode="json") for c in checks]
     out = ws.stage_dir("validate")
     write_json_atomic(out / "validation.json", report)
@@ -357,12 +357,14 @@ def attack_stage(workspace: str, params: Params, tracking: trk.Tracking | None =
     return report
 
 
-def _budget(ws: Workspace) -> tuple[float, float] | None:
-    """The (epsilon, delta) this run's DP training spent, in test mode too (the fidelity floor needs
-    the budget, not secret randomness); None for a table made elsewhere or trained without DP."""
-    if not ws.has("train", "training.json"):
-        return None
-    training = ws.read_json("train", "training.json")
+def _training(ws: Workspace) -> dict[str, Any]:
+    """This run's training report ({} for a table made elsewhere)."""
+    return ws.read_json("train", "training.json") if ws.has("train", "training.json") else {}
+
+
+def _budget_of(training: dict[str, Any]) -> tuple[float, float] | None:
+    """The (epsilon, delta) a training report says was spent, in test mode too (the fidelity floor
+    needs the budget, not secret randomness); None without DP, or for a table made elsewhere."""
     epsilon, delta = training.get("epsilon"), training.get("delta")
     if not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) or not isinstance(delta, (int, float)):
         return None
@@ -372,10 +374,8 @@ def _budget(ws: Workspace) -> tuple[float, float] | None:
 def _guarantee(ws: Workspace) -> tuple[float, float] | None:
     """The (epsilon, delta) the candidate carries when it holds against an adversary with our code
     and params: a DP training with secret randomness (never in test mode, never without DP)."""
-    budget = _budget(ws)
-    if budget is None or ws.read_json("train", "training.json").get("test_mode", True):
-        return None
-    return budget
+    training = _training(ws)
+    return None if training.get("test_mode", True) else _budget_of(training)
 
 
 def _canary(ws: Workspace, train: pd.DataFrame, params: Params) -> tuple[dict[str, Any], CheckResult | None]:
